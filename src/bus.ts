@@ -1,0 +1,593 @@
+import { EventEmitter } from 'eventemitter3';
+import { ChannelControl } from './channel.js';
+import { Dispatcher } from './dispatcher.js';
+import { ErrorCode, RingbusError } from './errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
+import type { Logger } from './logger.js';
+import { Message, NO_HEADERS, type Responder } from './message.js';
+import { type BusStats, type QueueStats, renderMetrics } from './metrics.js';
+import {
+  type BusOptions,
+  type PublishOptions,
+  type Qos,
+  type RequestOptions,
+  type ResolvedBusOptions,
+  type SubscribeOptions,
+  parseBusOptions,
+  parseWith,
+  resolveSubscribeOptions,
+  subscribeOptionsSchema
+} from './options.js';
+import { type DeadLetterReason, type DropReason, Queue, type QueueHost } from './queue.js';
+import { matches, parsePattern, parseSubject } from './subject.js';
+import { SubjectIndex } from './subject-index.js';
+import { type Handler, Subscription, type SubscriptionHost } from './subscription.js';
+import { Topic, TopicState } from './topic.js';
+import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
+
+/** Payload of the 'drop' event. */
+export interface DropEvent {
+  reason: DropReason;
+  message: Message;
+  /** Pattern of the queue that dropped it. */
+  pattern: string;
+  /** Channel of that queue, if it is a named channel. */
+  channel: string | undefined;
+}
+
+/** Payload of the 'dead-letter' event. */
+export interface DeadLetterEvent {
+  reason: DeadLetterReason;
+  /** The last delivery of the message. */
+  message: Message;
+  pattern: string;
+  channel: string | undefined;
+  /** Where it was republished: `$dlq.<topic>` (not for a message that was already dead-lettered). */
+  deadLetterTopic: string;
+}
+
+/** Lifecycle events of a bus (eventemitter3). */
+export interface BusEvents {
+  /** A message was discarded without delivery (overflow, TTL, emptied). Counted even without listeners. */
+  drop: (event: DropEvent) => void;
+  /** A QoS 1 message exhausted `maxAttempts` or overflowed a drop-policy queue. */
+  'dead-letter': (event: DeadLetterEvent) => void;
+  /** Something failed that no caller could be told about directly: a handler threw (`ERR_HANDLER_FAILED`). */
+  error: (error: RingbusError) => void;
+}
+
+interface PendingRequest {
+  resolve: (msg: Message) => void;
+  reject: (err: RingbusError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The message bus: topics with wildcard subscriptions, bounded queues, shared named channels,
+ * QoS 0 and 1, retained messages, request/reply, push and pull consumers.
+ *
+ * @typeParam T - optional map of topic → payload type
+ * @example
+ * ```ts
+ * const bus = new Bus<{ 'player.move': { x: number; y: number } }>();
+ * bus.subscribe('player.*', (msg) => console.log(msg.topic, msg.payload.x));
+ * bus.publish('player.move', { x: 1, y: 2 });
+ * ```
+ */
+export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> implements QueueHost, SubscriptionHost, Responder {
+  /** This bus's id. */
+  readonly id: string;
+  /** @internal */
+  readonly logger: Logger;
+  private readonly options: ResolvedBusOptions;
+  private readonly dispatcher: Dispatcher;
+  private readonly index = new SubjectIndex<Queue>();
+  private readonly topics = new Map<string, TopicState>();
+  private readonly channels = new Map<string, Queue>();
+  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly retained = new Map<string, Message>();
+  private readonly requests = new Map<string, PendingRequest>();
+  private readonly createdAt = Date.now();
+  /** Bumped on every (un)subscribe: a topic whose `gen` differs re-resolves its queues. */
+  private gen = 0;
+  private seq = 0;
+  private subscriptionSeq = 0;
+  private requestSeq = 0;
+  private inbox: Subscription | undefined = undefined;
+  private closed = false;
+  /** Counters of queues that are gone, so totals never go backwards. */
+  private readonly retiredTotals = { delivered: 0, acked: 0, redelivered: 0, deadLettered: 0, conflated: 0, overflow: 0, expired: 0, emptied: 0 };
+  private published = 0;
+  private handlerErrors = 0;
+
+  /**
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` naming the bad field
+   */
+  constructor(options?: BusOptions) {
+    super();
+    this.options = parseBusOptions(options, randomId);
+    this.id = this.options.id;
+    this.logger = this.options.logger;
+    this.dispatcher = new Dispatcher(this.options.dispatch === 'microtask');
+  }
+
+  /** True once {@link Bus.close} was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Publishes synchronously: the message enters every matching queue now and is delivered later
+   * (next microtask, or the next `flush()` with `dispatch: 'manual'`).
+   *
+   * @returns the number of queues it entered (0 when nothing matches)
+   * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS`, `ERR_QUEUE_FULL` (a
+   * matching 'block' queue is full; nothing was enqueued), `ERR_CLOSED`
+   */
+  publish<K extends TopicName<T>>(topic: K, payload: T[K], options?: PublishOptions): number {
+    let state = this.topics.get(topic);
+    if (state === undefined) state = this.addTopic(topic);
+    return this.publishTo(state, payload, options, undefined);
+  }
+
+  /**
+   * Publishes, first waiting for room in every matching 'block' queue that is full.
+   *
+   * @returns the number of queues it entered
+   * @throws {@link RingbusError} as {@link Bus.publish}, and `ERR_CLOSED` when the bus closes while waiting
+   */
+  async publishAsync<K extends TopicName<T>>(topic: K, payload: T[K], options?: PublishOptions): Promise<number> {
+    let state = this.topics.get(topic);
+    if (state === undefined) state = this.addTopic(topic);
+    for (;;) {
+      if (this.closed) throw closedError('publishAsync');
+      if (state.gen !== this.gen) this.route(state);
+      const full = state.blocking ? state.targets.find((q) => q.isBlocked) : undefined;
+      if (full === undefined) return this.publishTo(state, payload, options, undefined);
+      await full.waitForRoom();
+    }
+  }
+
+  /**
+   * A pre-resolved topic handle: `bus.topic('a.b').publish(payload)` skips the topic lookup.
+   *
+   * @throws {@link RingbusError} `ERR_INVALID_TOPIC`
+   */
+  topic<K extends TopicName<T>>(name: K): Topic<T[K]> {
+    return new Topic<T[K]>(this, this.topics.get(name) ?? this.addTopic(name));
+  }
+
+  /** @internal the publish path shared by `publish`, topic handles, requests and replies */
+  publishTo(state: TopicState, payload: unknown, options: PublishOptions | undefined, replyTo: string | undefined): number {
+    if (this.closed) throw closedError('publish');
+    if (state.gen !== this.gen) this.route(state);
+    let qos: Qos = 0;
+    let ttlMs = 0;
+    let headers = NO_HEADERS;
+    let retain = false;
+    if (options !== undefined) {
+      // Checked by hand: zod never runs per message.
+      if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1) badPublishOption('qos must be 0 or 1', options.qos);
+      qos = options.qos ?? 0;
+      if (options.ttlMs !== undefined) {
+        ttlMs = options.ttlMs;
+        if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS) badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
+      }
+      if (options.headers !== undefined) {
+        if (typeof options.headers !== 'object' || options.headers === null) badPublishOption('headers must be an object of strings', options.headers);
+        headers = options.headers;
+      }
+      if (options.retain !== undefined && typeof options.retain !== 'boolean') badPublishOption('retain must be a boolean', options.retain);
+      retain = options.retain === true;
+    }
+    if (state.blocking) checkRoom(state);
+    state.published++;
+    this.published++;
+    const targets = state.targets;
+    const n = targets.length;
+    if (n === 0 && !retain) return 0;
+    const now = Date.now();
+    const msg = new Message(state.name, payload, headers, ++this.seq, 1, qos, now, replyTo, ttlMs === 0 ? 0 : now + ttlMs, this);
+    if (retain) this.keepRetained(msg);
+    let entered = 0;
+    if (qos === 0) {
+      for (let i = 0; i < n; i++) if (targets[i]!.push(msg)) entered++;
+      return entered;
+    }
+    // Each QoS 1 queue needs its own envelope (ack state is per queue); QoS 0 queues share one.
+    let claimed = false;
+    let shared: Message | undefined;
+    for (let i = 0; i < n; i++) {
+      const q = targets[i]!;
+      let m: Message;
+      if (q.qos === 1) {
+        m = claimed ? msg.copy(1, 1) : msg;
+        claimed = true;
+      } else m = shared ??= msg.copy(1, 0);
+      if (q.push(m)) entered++;
+    }
+    return entered;
+  }
+
+  /**
+   * Subscribes with a push handler. Returning (or resolving) acks a QoS 1 message, throwing
+   * (rejecting) nacks it; a QoS 0 handler that throws is reported through 'error' and the other
+   * subscribers still get the message.
+   *
+   * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS` (naming the field), `ERR_CLOSED`
+   */
+  subscribe<P extends string>(
+    pattern: P & PatternFor<T, P>,
+    handler: Handler<PayloadOf<T, P>>,
+    options?: SubscribeOptions
+  ): Subscription<PayloadOf<T, P>>;
+  /**
+   * Subscribes in pull mode: the subscription is an async iterable and has `pull()`.
+   *
+   * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS`, `ERR_CLOSED`
+   */
+  subscribe<P extends string>(pattern: P & PatternFor<T, P>, options?: SubscribeOptions): Subscription<PayloadOf<T, P>>;
+  subscribe(pattern: string, handlerOrOptions?: Handler<never> | SubscribeOptions, maybeOptions?: SubscribeOptions): Subscription {
+    const handler = typeof handlerOrOptions === 'function' ? (handlerOrOptions as Handler) : undefined;
+    if (handler === undefined && handlerOrOptions !== undefined && (typeof handlerOrOptions !== 'object' || handlerOrOptions === null)) {
+      throw new RingbusError(ErrorCode.INVALID_OPTIONS, `the second argument must be a handler function or an options object (got ${typeof handlerOrOptions})`);
+    }
+    return this.addSubscription(pattern, handler, handler === undefined ? handlerOrOptions : maybeOptions);
+  }
+
+  private addSubscription(pattern: string, handler: Handler | undefined, options: unknown): Subscription {
+    if (this.closed) throw closedError('subscribe');
+    const tokens = parsePattern(pattern);
+    const given = parseWith(subscribeOptionsSchema, options, 'subscribe options');
+    const opts = resolveSubscribeOptions(given, handler === undefined);
+    let queue: Queue;
+    if (opts.channel === undefined) {
+      queue = this.addQueue(pattern, tokens, opts);
+    } else {
+      const existing = this.channels.get(channelKey(pattern, opts.channel));
+      if (existing === undefined) {
+        queue = this.addQueue(pattern, tokens, opts);
+        this.channels.set(channelKey(pattern, opts.channel), queue);
+      } else {
+        checkChannelOptions(existing, given);
+        queue = existing;
+      }
+    }
+    const sub = new Subscription(this, ++this.subscriptionSeq, queue, handler, opts.maxInFlight, opts.autoAck);
+    this.subscriptions.set(sub.id, sub);
+    queue.addConsumer(sub);
+    return sub;
+  }
+
+  /**
+   * Sends a request and resolves to the first reply. The responder answers with `msg.respond(x)`.
+   *
+   * @throws {@link RingbusError} `ERR_NO_RESPONDERS` at once when nothing subscribes to the topic,
+   * `ERR_TIMEOUT` when no reply came in time, `ERR_CLOSED`, `ERR_INVALID_OPTIONS`
+   */
+  request<K extends TopicName<T>>(topic: K, payload: T[K], options?: RequestOptions): Promise<Message> {
+    const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
+      badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
+    }
+    return new Promise<Message>((resolve, reject) => {
+      const state = this.topics.get(topic) ?? this.addTopic(topic);
+      this.inbox ??= this.addSubscription(`$inbox.${this.id}.*`, (msg) => this.settleRequest(msg), undefined);
+      const replyTo = `$inbox.${this.id}.${++this.requestSeq}`;
+      const entered = this.publishTo(state, payload, options?.headers === undefined ? undefined : { headers: options.headers }, replyTo);
+      if (entered === 0) {
+        reject(new RingbusError(ErrorCode.NO_RESPONDERS, `no subscription matches '${topic}'; subscribe a responder first`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.requests.delete(replyTo);
+        reject(new RingbusError(ErrorCode.TIMEOUT, `no reply to '${topic}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.requests.set(replyTo, { resolve, reject, timer });
+    });
+  }
+
+  /** @internal {@link Responder} */
+  respondTo(replyTo: string, payload: unknown): boolean {
+    if (this.closed) return false;
+    return this.publishTo(this.topics.get(replyTo) ?? this.addTopic(replyTo), payload, undefined, undefined) > 0;
+  }
+
+  private settleRequest(msg: Message): void {
+    const pending = this.requests.get(msg.topic);
+    if (pending === undefined) return;
+    this.requests.delete(msg.topic);
+    clearTimeout(pending.timer);
+    pending.resolve(msg);
+  }
+
+  /**
+   * Delivers everything queued now, synchronously. With `dispatch: 'manual'` this is the only way
+   * messages are delivered (one call per game tick); messages published by handlers during a
+   * flush wait for the next one. A no-op when called from inside a handler.
+   */
+  flush(): void {
+    this.dispatcher.flush();
+  }
+
+  /**
+   * Controls of the named channel `name` on `pattern`: pause, resume, empty, delete, depth,
+   * inFlight. The handle does not create the channel; on a channel that does not exist (yet)
+   * its operations do nothing.
+   *
+   * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS` (bad name)
+   */
+  channel(pattern: string, name: string): ChannelControl {
+    parsePattern(pattern);
+    parseWith(subscribeOptionsSchema, { channel: name }, 'channel');
+    return new ChannelControl(pattern, name, () => this.channels.get(channelKey(pattern, name)), (q) => this.deleteChannel(q));
+  }
+
+  /** A JSON-serialisable snapshot of counters, queues, subscriptions and topics. */
+  stats(): BusStats {
+    const channels = [...this.channels.values()].map((q) => queueStats(q, undefined));
+    const queues: QueueStats[] = [];
+    for (const sub of this.subscriptions.values()) if (sub.channel === undefined) queues.push(queueStats(sub.queue, sub.id));
+    const all = [...channels, ...queues];
+    const r = this.retiredTotals;
+    const sum = (f: (q: QueueStats) => number): number => all.reduce((acc, q) => acc + f(q), 0);
+    return {
+      id: this.id,
+      uptimeMs: Date.now() - this.createdAt,
+      totals: {
+        published: this.published,
+        delivered: r.delivered + sum((q) => q.delivered),
+        acked: r.acked + sum((q) => q.acked),
+        redelivered: r.redelivered + sum((q) => q.redelivered),
+        deadLettered: r.deadLettered + sum((q) => q.deadLettered),
+        conflated: r.conflated + sum((q) => q.conflated),
+        handlerErrors: this.handlerErrors,
+        dropped: {
+          overflow: r.overflow + sum((q) => q.dropped.overflow),
+          expired: r.expired + sum((q) => q.dropped.expired),
+          emptied: r.emptied + sum((q) => q.dropped.emptied)
+        }
+      },
+      topics: [...this.topics.values()].map((s) => {
+        if (s.gen !== this.gen) this.route(s);
+        return { topic: s.name, published: s.published, queues: s.targets.length };
+      }),
+      channels,
+      queues,
+      subscriptions: [...this.subscriptions.values()].map((s) => ({
+        id: s.id,
+        pattern: s.pattern,
+        channel: s.channel,
+        mode: s.isPush ? 'push' : 'pull',
+        qos: s.qos,
+        paused: s.paused,
+        delivered: s.delivered,
+        inFlight: s.inFlight,
+        pending: s.pending
+      })),
+      retained: this.retained.size
+    };
+  }
+
+  /** The {@link Bus.stats} snapshot in the Prometheus text exposition format. */
+  metrics(): string {
+    return renderMetrics(this.stats());
+  }
+
+  /**
+   * Closes the bus: publishing stops, what can be delivered now is delivered, waiting
+   * `publishAsync` and `request` calls reject with `ERR_CLOSED`, pulls resolve with what they
+   * hold, timers stop. Never waits for acks. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.dispatcher.flush();
+    for (const [replyTo, pending] of this.requests) {
+      clearTimeout(pending.timer);
+      this.requests.delete(replyTo);
+      pending.reject(closedError('request'));
+    }
+    for (const sub of this.subscriptions.values()) sub.finishWaiters();
+    for (const sub of this.subscriptions.values()) if (sub.channel === undefined) this.retire(sub.queue);
+    for (const q of this.channels.values()) this.retire(q);
+    this.subscriptions.clear();
+    this.channels.clear();
+    return Promise.resolve();
+  }
+
+  /** @internal {@link QueueHost} */
+  now(): number {
+    return Date.now();
+  }
+
+  /** @internal {@link QueueHost} */
+  schedule(queue: Queue): void {
+    this.dispatcher.schedule(queue);
+  }
+
+  /** @internal {@link QueueHost} */
+  dropped(queue: Queue, message: Message, reason: DropReason): void {
+    if (this.listenerCount('drop') > 0) this.emitSafe('drop', { reason, message, pattern: queue.pattern, channel: queue.channel });
+  }
+
+  /** @internal {@link QueueHost} */
+  deadLettered(queue: Queue, message: Message, reason: DeadLetterReason): void {
+    const alreadyDead = message.topic.startsWith('$dlq.');
+    const deadLetterTopic = alreadyDead ? message.topic : `$dlq.${message.topic}`;
+    if (this.listenerCount('dead-letter') > 0) {
+      this.emitSafe('dead-letter', { reason, message, pattern: queue.pattern, channel: queue.channel, deadLetterTopic });
+    }
+    if (alreadyDead || this.closed) return;
+    try {
+      this.publish(deadLetterTopic as TopicName<T>, message.payload as T[TopicName<T>], { qos: message.qos, headers: message.headers });
+    } catch (err) {
+      this.logger.error({ err, topic: deadLetterTopic }, 'ringbus: could not publish a dead letter');
+    }
+  }
+
+  /** @internal {@link SubscriptionHost} */
+  handlerFailed(sub: Subscription, message: Message, err: unknown): void {
+    this.handlerErrors++;
+    const error = new RingbusError(
+      ErrorCode.HANDLER_FAILED,
+      `the handler of '${sub.pattern}' failed on a message of '${message.topic}'${message.qos === 1 && sub.autoAck ? ' (nacked)' : ''}`,
+      { cause: err }
+    );
+    this.logger.warn({ err, topic: message.topic, pattern: sub.pattern }, 'ringbus: subscription handler failed');
+    this.emitSafe('error', error);
+  }
+
+  /** @internal {@link SubscriptionHost} */
+  unsubscribe(sub: Subscription): void {
+    if (!this.subscriptions.delete(sub.id)) return;
+    if (sub.channel === undefined) this.retire(sub.queue);
+    else sub.queue.removeConsumer(sub);
+  }
+
+  private addTopic(name: string): TopicState {
+    const state = new TopicState(name, parseSubject(name));
+    if (this.topics.size >= this.options.maxTopics) this.trimTopics();
+    this.topics.set(name, state);
+    return state;
+  }
+
+  /** Forgets the older half of the topic cache; handles keep working, per-topic counters restart. */
+  private trimTopics(): void {
+    let excess = this.topics.size - (this.options.maxTopics >> 1);
+    for (const name of this.topics.keys()) {
+      if (excess-- <= 0) break;
+      this.topics.delete(name);
+    }
+  }
+
+  private route(state: TopicState): void {
+    const targets = this.index.match(state.tokens, []);
+    state.targets = targets;
+    state.blocking = targets.some((q) => q.overflow === 'block');
+    state.gen = this.gen;
+  }
+
+  private addQueue(pattern: string, tokens: string[], opts: ReturnType<typeof resolveSubscribeOptions>): Queue {
+    const queue = new Queue(this, pattern, tokens, opts);
+    this.index.add(tokens, queue);
+    this.gen++;
+    const now = Date.now();
+    for (const [topic, msg] of this.retained) {
+      if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
+      else if (matches(tokens, topic.split('.'))) queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
+    }
+    return queue;
+  }
+
+  private keepRetained(msg: Message): void {
+    if (msg.payload === undefined) this.retained.delete(msg.topic);
+    else this.retained.set(msg.topic, msg);
+  }
+
+  /** Removes a queue from routing, folds its counters into the totals and destroys it. */
+  private retire(queue: Queue): void {
+    if (queue.closed) return;
+    this.index.remove(queue.tokens, queue);
+    this.gen++;
+    const r = this.retiredTotals;
+    r.delivered += queue.delivered;
+    r.acked += queue.acked;
+    r.redelivered += queue.redelivered;
+    r.deadLettered += queue.deadLetters;
+    r.conflated += queue.conflatedCount;
+    queue.destroy();
+    r.overflow += queue.droppedOverflow;
+    r.expired += queue.droppedExpired;
+    r.emptied += queue.droppedEmptied;
+  }
+
+  private deleteChannel(queue: Queue): void {
+    this.channels.delete(channelKey(queue.pattern, queue.channel!));
+    for (const sub of queue.consumers) {
+      this.subscriptions.delete(sub.id);
+      sub.finishWaiters();
+    }
+    queue.empty();
+    this.retire(queue);
+  }
+
+  private emitSafe<E extends keyof BusEvents>(event: E, ...args: Parameters<BusEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: Parameters<BusEvents[E]>) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.error({ err, event }, 'ringbus: an event listener threw');
+    }
+  }
+}
+
+function queueStats(q: Queue, subscription: number | undefined): QueueStats {
+  return {
+    pattern: q.pattern,
+    channel: q.channel,
+    subscription,
+    qos: q.qos,
+    consumers: q.consumers.length,
+    depth: q.depth,
+    capacity: q.capacity,
+    inFlight: q.inFlight,
+    paused: q.paused,
+    entered: q.entered,
+    delivered: q.delivered,
+    acked: q.acked,
+    redelivered: q.redelivered,
+    deadLettered: q.deadLetters,
+    conflated: q.conflatedCount,
+    dropped: { overflow: q.droppedOverflow, expired: q.droppedExpired, emptied: q.droppedEmptied }
+  };
+}
+
+function checkRoom(state: TopicState): void {
+  for (const q of state.targets) {
+    if (q.isBlocked) {
+      throw new RingbusError(
+        ErrorCode.QUEUE_FULL,
+        `queue '${q.describe()}' is full (${q.capacity} messages, overflow 'block'); nothing was published — use publishAsync() to wait for room`
+      );
+    }
+  }
+}
+
+/** Explicit options of a later channel member must agree with the channel's. */
+function checkChannelOptions(q: Queue, given: SubscribeOptions): void {
+  const fixed: [keyof SubscribeOptions, unknown][] = [
+    ['qos', q.qos],
+    ['queueSize', q.queueSize],
+    ['overflow', q.overflow],
+    ['conflate', q.conflate],
+    ['ackTimeoutMs', q.ackTimeoutMs],
+    ['maxAttempts', q.maxAttempts]
+  ];
+  for (const [field, value] of fixed) {
+    if (given[field] !== undefined && given[field] !== value) {
+      throw new RingbusError(
+        ErrorCode.INVALID_OPTIONS,
+        `${field} must match channel '${q.describe()}', which has ${field} ${JSON.stringify(value)} (got ${JSON.stringify(given[field])}); leave it out to join`
+      );
+    }
+  }
+}
+
+function channelKey(pattern: string, name: string): string {
+  return `${name} ${pattern}`; // neither may hold whitespace
+}
+
+function closedError(what: string): RingbusError {
+  return new RingbusError(ErrorCode.CLOSED, `${what}() on a closed bus; create a new Bus`);
+}
+
+function badPublishOption(problem: string, got: unknown): never {
+  throw new RingbusError(ErrorCode.INVALID_OPTIONS, `${problem} (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`);
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  let id = '';
+  for (const b of bytes) id += (b % 36).toString(36);
+  return id + Date.now().toString(36).slice(-3);
+}

@@ -1,0 +1,67 @@
+import { MAX_CHAINED_DRAINS } from './limits.js';
+import type { Queue } from './queue.js';
+
+/**
+ * Decides when queued messages are delivered: on a microtask after the first publish of a tick
+ * (`'microtask'`), or only on `flush()` (`'manual'`). Each drain delivers the queues that were
+ * dirty when it started; what handlers publish meanwhile waits for the next drain, so a handler
+ * is never re-entered and a tick is deterministic.
+ *
+ * @internal
+ */
+export class Dispatcher {
+  private dirty: Queue[] = [];
+  private spare: Queue[] = [];
+  private pending = false;
+  private draining = false;
+  /** Microtask drains in a row; past MAX_CHAINED_DRAINS the next one yields to the event loop. */
+  private chained = 0;
+  private readonly auto: boolean;
+  private readonly runBound: () => void;
+
+  constructor(auto: boolean) {
+    this.auto = auto;
+    this.runBound = () => this.run();
+  }
+
+  /** Marks `queue` for the next drain. */
+  schedule(queue: Queue): void {
+    queue.scheduled = true;
+    this.dirty.push(queue);
+    if (this.auto && !this.pending && !this.draining) {
+      this.pending = true;
+      queueMicrotask(this.runBound);
+    }
+  }
+
+  /** Drains now, synchronously; a no-op when called from inside a drain (a handler). */
+  flush(): void {
+    if (this.draining) return;
+    this.draining = true;
+    const list = this.dirty;
+    this.dirty = this.spare;
+    try {
+      for (let i = 0; i < list.length; i++) list[i]!.drain();
+    } finally {
+      list.length = 0;
+      this.spare = list;
+      this.draining = false;
+    }
+  }
+
+  private run(): void {
+    this.pending = false;
+    this.flush();
+    if (this.dirty.length === 0 || this.pending) {
+      this.chained = 0;
+      return;
+    }
+    this.pending = true;
+    if (++this.chained < MAX_CHAINED_DRAINS) queueMicrotask(this.runBound);
+    else {
+      // Handlers keep publishing to each other: let I/O and timers run between drains.
+      this.chained = 0;
+      setTimeout(this.runBound, 0);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+export { Bus, type BusEvents, type DeadLetterEvent, type DropEvent } from './bus.js';
+export { ChannelControl } from './channel.js';
+export { ErrorCode, RingbusError } from './errors.js';
+export * as limits from './limits.js';
+export { type LogFn, type Logger, silentLogger } from './logger.js';
+export { Message } from './message.js';
+export type { BusStats, DropCounts, QueueStats, SubscriptionStats, TopicStats, TotalStats } from './metrics.js';
+export type {
+  BusOptions,
+  DispatchMode,
+  Overflow,
+  PublishOptions,
+  PullOptions,
+  Qos,
+  RequestOptions,
+  SubscribeOptions
+} from './options.js';
+export type { DeadLetterReason, DropReason } from './queue.js';
+export { Ring } from './ring.js';
+export { type Handler, Subscription } from './subscription.js';
+export { Topic } from './topic.js';
+export type { PatternFor, PatternMatches, PayloadOf, TopicMap, TopicName } from './topic-types.js';

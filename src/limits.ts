@@ -1,0 +1,36 @@
+/**
+ * Defaults and hard ceilings, in one table. options.ts builds its schemas from these and
+ * docs/operations.md lists them; a value above a ceiling is rejected, never clamped.
+ */
+
+/** Default bound of a subscription or channel queue, in messages. */
+export const DEFAULT_QUEUE_SIZE = 1024;
+/** Largest `queueSize` accepted (rounded up to a power of two internally). */
+export const MAX_QUEUE_SIZE = 1 << 24;
+/** Default bound on unacked QoS 1 messages per consumer. */
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+/** Largest `maxInFlight` accepted. */
+export const MAX_IN_FLIGHT = 1 << 20;
+/** Default time a QoS 1 message may stay unacked before redelivery. */
+export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+/** Smallest and largest `ackTimeoutMs` accepted. */
+export const MIN_ACK_TIMEOUT_MS = 1;
+export const MAX_ACK_TIMEOUT_MS = 24 * 3600 * 1000;
+/** Default number of deliveries before a QoS 1 message is dead-lettered. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Largest `maxAttempts` accepted. */
+export const MAX_ATTEMPTS = 1000;
+/** Largest `ttlMs`, `timeoutMs` and nack delay accepted (one day). */
+export const MAX_DURATION_MS = 24 * 3600 * 1000;
+/** Default `request()` timeout. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Longest subject accepted, in UTF-16 code units. */
+export const MAX_SUBJECT_LENGTH = 1024;
+/** Most tokens a subject or pattern may have. */
+export const MAX_SUBJECT_TOKENS = 64;
+/** Concrete topics remembered for routing and per-topic stats before the cache is trimmed. */
+export const DEFAULT_MAX_TOPICS = 10_000;
+/** Largest `maxTopics` accepted. */
+export const MAX_TOPICS = 1_000_000;
+/** Microtask drains that may chain (handlers publishing) before the next drain yields to a macrotask. */
+export const MAX_CHAINED_DRAINS = 64;

@@ -1,0 +1,162 @@
+import type { Qos } from './options.js';
+
+/** Dropped messages by reason. */
+export interface DropCounts {
+  /** A full queue dropped it (drop-oldest, drop-newest). */
+  overflow: number;
+  /** Its TTL ran out before delivery. */
+  expired: number;
+  /** A channel's `empty()` or `delete()` discarded it. */
+  emptied: number;
+}
+
+/** Counters of one queue: a named channel, or the private queue of a subscription. */
+export interface QueueStats {
+  pattern: string;
+  channel: string | undefined;
+  /** The owning subscription's id, for a private queue. */
+  subscription: number | undefined;
+  qos: Qos;
+  /** Current consumers. */
+  consumers: number;
+  /** Messages waiting (not in flight). */
+  depth: number;
+  /** Capacity of the queue. */
+  capacity: number;
+  /** Unacked QoS 1 messages. */
+  inFlight: number;
+  paused: boolean;
+  /** Messages that entered the queue. */
+  entered: number;
+  delivered: number;
+  acked: number;
+  redelivered: number;
+  deadLettered: number;
+  /** Queued messages replaced by a newer one on the same topic (conflate). */
+  conflated: number;
+  dropped: DropCounts;
+}
+
+/** One subscription. */
+export interface SubscriptionStats {
+  id: number;
+  pattern: string;
+  channel: string | undefined;
+  mode: 'push' | 'pull';
+  qos: Qos;
+  paused: boolean;
+  delivered: number;
+  /** Unacked QoS 1 messages this consumer holds. */
+  inFlight: number;
+  /** Messages queued for it (the shared channel's depth for a channel consumer). */
+  pending: number;
+}
+
+/** One concrete topic the bus routed recently. */
+export interface TopicStats {
+  topic: string;
+  published: number;
+  /** Queues its messages enter now. */
+  queues: number;
+}
+
+/** Totals since the bus was created. */
+export interface TotalStats {
+  published: number;
+  delivered: number;
+  acked: number;
+  redelivered: number;
+  deadLettered: number;
+  conflated: number;
+  handlerErrors: number;
+  dropped: DropCounts;
+}
+
+/** The JSON snapshot `bus.stats()` returns. */
+export interface BusStats {
+  id: string;
+  uptimeMs: number;
+  totals: TotalStats;
+  topics: TopicStats[];
+  /** Named channels. */
+  channels: QueueStats[];
+  /** Private queues of subscriptions without a channel. */
+  queues: QueueStats[];
+  subscriptions: SubscriptionStats[];
+  /** Retained messages held. */
+  retained: number;
+}
+
+interface Family {
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+  samples: [labels: string, value: number][];
+}
+
+/**
+ * Renders a snapshot in the Prometheus text exposition format (version 0.0.4): names prefixed
+ * `ringbus_`, counters ending in `_total`.
+ *
+ * @internal
+ */
+export function renderMetrics(stats: BusStats): string {
+  const t = stats.totals;
+  const queues = [...stats.channels, ...stats.queues];
+  const families: Family[] = [
+    counter('ringbus_messages_published_total', 'Messages published on this bus.', [['', t.published]]),
+    counter('ringbus_messages_delivered_total', 'Deliveries to subscribers (a fan-out of n counts n).', [['', t.delivered]]),
+    counter(
+      'ringbus_messages_dropped_total',
+      'Messages dropped without delivery, by reason.',
+      (Object.keys(t.dropped) as (keyof DropCounts)[]).map((reason) => [labels({ reason }), t.dropped[reason]])
+    ),
+    counter('ringbus_messages_acked_total', 'QoS 1 deliveries acknowledged.', [['', t.acked]]),
+    counter('ringbus_messages_redelivered_total', 'QoS 1 messages queued again after nack, ack timeout or consumer loss.', [['', t.redelivered]]),
+    counter('ringbus_messages_dead_lettered_total', 'QoS 1 messages sent to $dlq.<topic>.', [['', t.deadLettered]]),
+    counter('ringbus_messages_conflated_total', 'Queued messages replaced by a newer one on the same topic.', [['', t.conflated]]),
+    counter('ringbus_handler_errors_total', 'Subscription handlers that threw or rejected.', [['', t.handlerErrors]]),
+    counter(
+      'ringbus_topic_messages_published_total',
+      'Messages published per topic (topics the bus routed recently).',
+      stats.topics.map((s) => [labels({ topic: s.topic }), s.published])
+    ),
+    gauge('ringbus_queue_depth', 'Messages waiting in a queue.', queues.map((q) => [queueLabels(q), q.depth])),
+    gauge('ringbus_queue_capacity', 'Capacity of a queue.', queues.map((q) => [queueLabels(q), q.capacity])),
+    gauge('ringbus_messages_in_flight', 'Unacked QoS 1 messages per queue.', queues.map((q) => [queueLabels(q), q.inFlight])),
+    gauge('ringbus_queue_consumers', 'Consumers of a queue.', queues.map((q) => [queueLabels(q), q.consumers])),
+    gauge('ringbus_subscriptions', 'Live subscriptions.', [['', stats.subscriptions.length]]),
+    gauge('ringbus_retained_messages', 'Retained messages held.', [['', stats.retained]])
+  ];
+  let out = '';
+  for (const f of families) {
+    if (f.samples.length === 0) continue;
+    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
+    for (const [l, v] of f.samples) out += `${f.name}${l} ${v}\n`;
+  }
+  return out;
+}
+
+function counter(name: string, help: string, samples: [string, number][]): Family {
+  return { name, type: 'counter', help, samples };
+}
+
+function gauge(name: string, help: string, samples: [string, number][]): Family {
+  return { name, type: 'gauge', help, samples };
+}
+
+function queueLabels(q: QueueStats): string {
+  return q.channel === undefined
+    ? labels({ pattern: q.pattern, subscription: String(q.subscription) })
+    : labels({ pattern: q.pattern, channel: q.channel });
+}
+
+function labels(pairs: Record<string, string>): string {
+  const parts = Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return `{${parts.join(',')}}`;
+}
+
+/** Exposition format: backslash, double quote and newline are escaped in label values. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

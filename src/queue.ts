@@ -1,0 +1,418 @@
+import { ErrorCode, RingbusError } from './errors.js';
+import type { Message, MessageOwner } from './message.js';
+import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
+import { InFlight } from './qos.js';
+import { Ring } from './ring.js';
+import type { Subscription } from './subscription.js';
+
+/** Why a message was discarded without delivery. */
+export type DropReason = 'overflow' | 'expired' | 'emptied';
+/** Why a QoS 1 message went to `$dlq.<topic>`. */
+export type DeadLetterReason = 'max-attempts' | 'overflow';
+
+/** What a queue needs from its bus. @internal */
+export interface QueueHost {
+  now(): number;
+  schedule(queue: Queue): void;
+  dropped(queue: Queue, msg: Message, reason: DropReason): void;
+  deadLettered(queue: Queue, msg: Message, reason: DeadLetterReason): void;
+}
+
+const DROP_OLDEST = 0;
+const DROP_NEWEST = 1;
+const BLOCK = 2;
+const OVERFLOW_CODE: Record<Overflow, number> = { 'drop-oldest': DROP_OLDEST, 'drop-newest': DROP_NEWEST, block: BLOCK };
+
+/**
+ * A bounded delivery queue: the private queue of one subscription, or the shared queue of a named
+ * channel with its load-balanced consumers. Applies the overflow policy, conflation and TTL, and
+ * tracks QoS 1 messages in flight (ack, nack, ack timeout, redelivery, dead-lettering).
+ *
+ * @internal
+ */
+export class Queue implements MessageOwner {
+  readonly pattern: string;
+  readonly tokens: readonly string[];
+  /** Channel name, or undefined for a private queue. */
+  readonly channel: string | undefined;
+  readonly qos: Qos;
+  readonly overflow: Overflow;
+  readonly queueSize: number;
+  readonly conflate: boolean;
+  readonly ackTimeoutMs: number;
+  readonly maxAttempts: number;
+  private readonly host: QueueHost;
+  private readonly overflowCode: number;
+  private readonly ring: Ring<Message>;
+  /** QoS 1 requeues (nack, timeout, consumer gone): never refused, bounded by what was in flight. */
+  private readonly retry: Ring<Message>;
+  private readonly conflated: Map<string, number> | undefined;
+  private readonly inflight: InFlight;
+  private readonly onTimerBound: () => void;
+  /** Messages ever shifted from `ring`: turns a conflation sequence number into a ring offset. */
+  private shifted: number;
+  consumers: Subscription[];
+  /** The only consumer when it is a private QoS 0 push subscription: the drain fast path. */
+  private single: Subscription | undefined;
+  private rr: number;
+  paused: boolean;
+  scheduled: boolean;
+  closed: boolean;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly delayed: Set<ReturnType<typeof setTimeout>>;
+  private roomWaiters: (() => void)[];
+  entered: number;
+  delivered: number;
+  acked: number;
+  redelivered: number;
+  deadLetters: number;
+  conflatedCount: number;
+  droppedOverflow: number;
+  droppedExpired: number;
+  droppedEmptied: number;
+
+  constructor(host: QueueHost, pattern: string, tokens: readonly string[], opts: ResolvedSubscribeOptions) {
+    this.pattern = pattern;
+    this.tokens = tokens;
+    this.channel = opts.channel;
+    this.qos = opts.qos;
+    this.overflow = opts.overflow;
+    this.queueSize = opts.queueSize;
+    this.conflate = opts.conflate;
+    this.ackTimeoutMs = opts.ackTimeoutMs;
+    this.maxAttempts = opts.maxAttempts;
+    this.host = host;
+    this.overflowCode = OVERFLOW_CODE[opts.overflow];
+    this.ring = new Ring<Message>(opts.queueSize);
+    this.retry = new Ring<Message>(16);
+    this.conflated = opts.conflate ? new Map() : undefined;
+    this.inflight = new InFlight();
+    this.onTimerBound = () => this.onAckTimeout();
+    this.shifted = 0;
+    this.consumers = [];
+    this.single = undefined;
+    this.rr = 0;
+    this.paused = false;
+    this.scheduled = false;
+    this.closed = false;
+    this.timer = undefined;
+    this.delayed = new Set();
+    this.roomWaiters = [];
+    this.entered = 0;
+    this.delivered = 0;
+    this.acked = 0;
+    this.redelivered = 0;
+    this.deadLetters = 0;
+    this.conflatedCount = 0;
+    this.droppedOverflow = 0;
+    this.droppedExpired = 0;
+    this.droppedEmptied = 0;
+  }
+
+  /** Messages waiting for a consumer (not in flight). */
+  get depth(): number {
+    return this.ring.size + this.retry.size + this.delayed.size;
+  }
+
+  /** Real capacity (queueSize rounded up to a power of two). */
+  get capacity(): number {
+    return this.ring.capacity;
+  }
+
+  /** Unacked QoS 1 messages. */
+  get inFlight(): number {
+    return this.inflight.count;
+  }
+
+  /** Dropped messages, all reasons. */
+  get dropped(): number {
+    return this.droppedOverflow + this.droppedExpired + this.droppedEmptied;
+  }
+
+  /** True when a 'block' queue has no room: publish must not enter it. */
+  get isBlocked(): boolean {
+    return this.overflowCode === BLOCK && this.ring.isFull;
+  }
+
+  addConsumer(sub: Subscription): void {
+    this.consumers = [...this.consumers, sub];
+    this.single = this.channel === undefined && this.qos === 0 && sub.isPush ? sub : undefined;
+    this.host.schedule(this);
+  }
+
+  /** Removes a channel consumer; its in-flight messages go back to the queue (attempt + 1). */
+  removeConsumer(sub: Subscription): void {
+    this.consumers = this.consumers.filter((c) => c !== sub);
+    this.single = undefined;
+    for (const msg of this.inflight.heldBy(sub)) this.settle(msg, 0);
+    this.host.schedule(this);
+  }
+
+  /**
+   * Enqueues `msg` under the overflow policy. O(1), no allocation (a conflating queue does one
+   * Map write).
+   *
+   * @returns false when the message did not enter (drop-newest on a full queue)
+   */
+  push(msg: Message): boolean {
+    const conflated = this.conflated;
+    if (conflated !== undefined) {
+      const seq = conflated.get(msg.topic);
+      if (seq !== undefined && seq >= this.shifted) {
+        this.ring.set(seq - this.shifted, msg);
+        this.conflatedCount++;
+        return true;
+      }
+    }
+    if (!this.ring.push(msg)) {
+      if (this.overflowCode === DROP_OLDEST) {
+        this.overflowed(this.take()!);
+        this.ring.push(msg);
+      } else if (this.overflowCode === DROP_NEWEST) {
+        this.overflowed(msg);
+        return false;
+      } else {
+        // publish() checks 'block' queues before entering any; this guards the invariant.
+        throw new RingbusError(ErrorCode.QUEUE_FULL, `queue '${this.describe()}' is full`);
+      }
+    }
+    this.entered++;
+    if (conflated !== undefined) conflated.set(msg.topic, this.shifted + this.ring.size - 1);
+    if (!this.scheduled) this.host.schedule(this);
+    return true;
+  }
+
+  /** Delivers what is queued now to ready consumers. Called by the dispatcher. */
+  drain(): void {
+    this.scheduled = false;
+    if (this.paused || this.closed) return;
+    const single = this.single;
+    if (single !== undefined) {
+      if (!single.paused) this.drainSingle(single);
+    } else if (this.consumers.length > 0) {
+      this.drainShared();
+    }
+    if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
+  }
+
+  /** Private QoS 0 push subscription: one tight loop, no consumer selection. */
+  private drainSingle(sub: Subscription): void {
+    for (let n = this.ring.size; n > 0; n--) {
+      const msg = this.take();
+      if (msg === undefined) return; // the handler unsubscribed
+      if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
+        this.drop(msg, 'expired');
+        continue;
+      }
+      this.delivered++;
+      sub.delivered++;
+      sub.invoke(msg);
+      if (sub.paused) return;
+    }
+  }
+
+  private drainShared(): void {
+    let budget = this.ring.size + this.retry.size;
+    while (budget > 0 && !this.paused && !this.closed) {
+      const consumer = this.nextReady();
+      if (consumer === undefined) break;
+      const msg = this.takeLive();
+      if (msg === undefined) break;
+      budget--;
+      this.deliver(consumer, msg);
+    }
+    for (const c of this.consumers) if (!c.isPush) c.completePull();
+  }
+
+  /** Fills a pull consumer's waiting batch from what is queued now. */
+  serve(consumer: Subscription): void {
+    while (!this.paused && !this.closed && this.isReady(consumer)) {
+      const msg = this.takeLive();
+      if (msg === undefined) break;
+      this.deliver(consumer, msg);
+    }
+    if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
+  }
+
+  private deliver(consumer: Subscription, msg: Message): void {
+    if (msg.qos === 1) {
+      msg.owner = this;
+      msg.consumer = consumer;
+      this.inflight.add(msg, this.host.now() + this.ackTimeoutMs);
+      consumer.inFlight++;
+      if (this.timer === undefined) this.armTimer();
+    }
+    this.delivered++;
+    consumer.delivered++;
+    consumer.receive(msg);
+  }
+
+  private isReady(c: Subscription): boolean {
+    return !c.paused && !c.closed && (c.isPush || c.hasWaiter) && (this.qos === 0 || c.inFlight < c.maxInFlight);
+  }
+
+  /** Round-robin among ready consumers. */
+  private nextReady(): Subscription | undefined {
+    const cs = this.consumers;
+    const n = cs.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n;
+      const c = cs[i]!;
+      if (this.isReady(c)) {
+        this.rr = i + 1;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** Next deliverable message, requeues first; expired ones are dropped on the way. */
+  private takeLive(): Message | undefined {
+    for (;;) {
+      const msg = this.retry.size > 0 ? this.retry.shift() : this.take();
+      if (msg === undefined) return undefined;
+      if (msg.expiresAt === 0 || msg.expiresAt > this.host.now()) return msg;
+      this.drop(msg, 'expired');
+    }
+  }
+
+  private take(): Message | undefined {
+    const msg = this.ring.shift();
+    if (msg === undefined) return undefined;
+    if (this.conflated !== undefined && this.conflated.get(msg.topic) === this.shifted) this.conflated.delete(msg.topic);
+    this.shifted++;
+    return msg;
+  }
+
+  /** {@link MessageOwner.ack} */
+  ack(msg: Message): boolean {
+    this.inflight.remove(msg);
+    msg.consumer!.inFlight--;
+    this.acked++;
+    if (this.ring.size + this.retry.size > 0) this.host.schedule(this);
+    return true;
+  }
+
+  /** {@link MessageOwner.nack} */
+  nack(msg: Message, delayMs: number): boolean {
+    this.settle(msg, delayMs);
+    return true;
+  }
+
+  /** Takes `msg` out of flight and requeues it (attempt + 1) or dead-letters it. */
+  private settle(msg: Message, delayMs: number): void {
+    this.inflight.remove(msg);
+    msg.consumer!.inFlight--;
+    this.retryOrDeadLetter(msg, delayMs);
+  }
+
+  private retryOrDeadLetter(msg: Message, delayMs: number): void {
+    if (msg.attempt >= this.maxAttempts) {
+      this.deadLetters++;
+      this.host.deadLettered(this, msg, 'max-attempts');
+      return;
+    }
+    this.redelivered++;
+    const again = msg.copy(msg.attempt + 1, msg.qos);
+    if (delayMs > 0 && !this.closed) {
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        this.requeue(again);
+      }, delayMs);
+      this.delayed.add(timer);
+    } else this.requeue(again);
+  }
+
+  private requeue(msg: Message): void {
+    if (this.closed) return;
+    if (this.retry.isFull) this.retry.grow();
+    this.retry.push(msg);
+    this.host.schedule(this);
+  }
+
+  private armTimer(): void {
+    const first = this.inflight.first();
+    if (first === undefined || this.closed) return;
+    this.timer = setTimeout(this.onTimerBound, Math.max(0, first.deadline - this.host.now()));
+    unrefTimer(this.timer);
+  }
+
+  private onAckTimeout(): void {
+    this.timer = undefined;
+    const now = this.host.now();
+    for (let msg = this.inflight.first(); msg !== undefined && msg.deadline <= now; msg = this.inflight.first()) {
+      this.settle(msg, 0);
+    }
+    this.armTimer();
+  }
+
+  private overflowed(msg: Message): void {
+    if (msg.qos === 1) {
+      this.deadLetters++;
+      this.host.deadLettered(this, msg, 'overflow');
+    } else this.drop(msg, 'overflow');
+  }
+
+  private drop(msg: Message, reason: DropReason): void {
+    if (reason === 'overflow') this.droppedOverflow++;
+    else if (reason === 'expired') this.droppedExpired++;
+    else this.droppedEmptied++;
+    this.host.dropped(this, msg, reason);
+  }
+
+  /** Resolves when a 'block' queue has room again (or is gone). */
+  waitForRoom(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private releaseRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Pauses delivery; messages keep queueing (bounded). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.host.schedule(this);
+  }
+
+  /** Drops every queued message (not those in flight), counted as 'emptied'. */
+  empty(): number {
+    let n = 0;
+    for (let msg = this.retry.shift(); msg !== undefined; msg = this.retry.shift(), n++) this.drop(msg, 'emptied');
+    for (let msg = this.take(); msg !== undefined; msg = this.take(), n++) this.drop(msg, 'emptied');
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+    this.releaseRoomWaiters();
+    return n;
+  }
+
+  /** Discards everything and stops timers: the queue is gone (unsubscribe, channel delete, close). */
+  destroy(): void {
+    this.closed = true;
+    this.ring.clear();
+    this.retry.clear();
+    this.conflated?.clear();
+    for (let msg = this.inflight.first(); msg !== undefined; msg = this.inflight.first()) this.inflight.remove(msg);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+    this.releaseRoomWaiters();
+  }
+
+  /** `pattern` or `pattern#channel`, for messages and stats. */
+  describe(): string {
+    return this.channel === undefined ? this.pattern : `${this.pattern}#${this.channel}`;
+  }
+}
+
+/** Lets Node exit while only ack timers are pending; browsers have no unref. */
+function unrefTimer(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
+}
