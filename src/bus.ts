@@ -1,10 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { ChannelControl } from './channel.js';
+import { CoarseClock } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
 import type { Logger } from './logger.js';
-import { Message, NO_HEADERS, type Responder } from './message.js';
+import { Message, NO_HEADERS } from './message.js';
 import { type BusStats, type QueueStats, renderMetrics } from './metrics.js';
 import {
   type BusOptions,
@@ -18,10 +19,10 @@ import {
   resolveSubscribeOptions,
   subscribeOptionsSchema
 } from './options.js';
-import { type DeadLetterReason, type DropReason, Queue, type QueueHost } from './queue.js';
+import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
 import { SubjectIndex } from './subject-index.js';
-import { type Handler, Subscription, type SubscriptionHost } from './subscription.js';
+import { type Handler, Subscription } from './subscription.js';
 import { Topic, TopicState } from './topic.js';
 import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
 
@@ -74,7 +75,7 @@ interface PendingRequest {
  * bus.publish('player.move', { x: 1, y: 2 });
  * ```
  */
-export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> implements QueueHost, SubscriptionHost, Responder {
+export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmitter<BusEvents> {
   /** This bus's id. */
   readonly id: string;
   /** @internal */
@@ -88,6 +89,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
   private readonly retained = new Map<string, Message>();
   private readonly requests = new Map<string, PendingRequest>();
   private readonly createdAt = Date.now();
+  private readonly clock = new CoarseClock();
   /** Bumped on every (un)subscribe: a topic whose `gen` differs re-resolves its queues. */
   private gen = 0;
   private seq = 0;
@@ -108,7 +110,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
     this.options = parseBusOptions(options, randomId);
     this.id = this.options.id;
     this.logger = this.options.logger;
-    this.dispatcher = new Dispatcher(this.options.dispatch === 'microtask');
+    this.dispatcher = new Dispatcher(this.options.dispatch === 'microtask', this.clock);
   }
 
   /** True once {@link Bus.close} was called. */
@@ -137,8 +139,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
    * @throws {@link RingbusError} as {@link Bus.publish}, and `ERR_CLOSED` when the bus closes while waiting
    */
   async publishAsync<K extends TopicName<T>>(topic: K, payload: T[K], options?: PublishOptions): Promise<number> {
-    let state = this.topics.get(topic);
-    if (state === undefined) state = this.addTopic(topic);
+    const state = this.topicState(topic);
     for (;;) {
       if (this.closed) throw closedError('publishAsync');
       if (state.gen !== this.gen) this.route(state);
@@ -154,7 +155,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`
    */
   topic<K extends TopicName<T>>(name: K): Topic<T[K]> {
-    return new Topic<T[K]>(this, this.topics.get(name) ?? this.addTopic(name));
+    return new Topic<T[K]>(this, this.topicState(name));
   }
 
   /** @internal the publish path shared by `publish`, topic handles, requests and replies */
@@ -186,19 +187,19 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
     const targets = state.targets;
     const n = targets.length;
     if (n === 0 && !retain) return 0;
-    const now = Date.now();
+    const now = this.clock.now();
     const msg = new Message(state.name, payload, headers, ++this.seq, 1, qos, now, replyTo, ttlMs === 0 ? 0 : now + ttlMs, this);
     if (retain) this.keepRetained(msg);
     let entered = 0;
     if (qos === 0) {
-      for (let i = 0; i < n; i++) if (targets[i]!.push(msg)) entered++;
+      for (let i = 0; i < n; i++) if (targets[i].push(msg)) entered++;
       return entered;
     }
     // Each QoS 1 queue needs its own envelope (ack state is per queue); QoS 0 queues share one.
     let claimed = false;
     let shared: Message | undefined;
     for (let i = 0; i < n; i++) {
-      const q = targets[i]!;
+      const q = targets[i];
       let m: Message;
       if (q.qos === 1) {
         m = claimed ? msg.copy(1, 1) : msg;
@@ -271,7 +272,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
       badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
     }
     return new Promise<Message>((resolve, reject) => {
-      const state = this.topics.get(topic) ?? this.addTopic(topic);
+      const state = this.topicState(topic);
       this.inbox ??= this.addSubscription(`$inbox.${this.id}.*`, (msg) => this.settleRequest(msg), undefined);
       const replyTo = `$inbox.${this.id}.${++this.requestSeq}`;
       const entered = this.publishTo(state, payload, options?.headers === undefined ? undefined : { headers: options.headers }, replyTo);
@@ -290,7 +291,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
   /** @internal {@link Responder} */
   respondTo(replyTo: string, payload: unknown): boolean {
     if (this.closed) return false;
-    return this.publishTo(this.topics.get(replyTo) ?? this.addTopic(replyTo), payload, undefined, undefined) > 0;
+    return this.publishTo(this.topicState(replyTo), payload, undefined, undefined) > 0;
   }
 
   private settleRequest(msg: Message): void {
@@ -398,7 +399,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
 
   /** @internal {@link QueueHost} */
   now(): number {
-    return Date.now();
+    return this.clock.now();
   }
 
   /** @internal {@link QueueHost} */
@@ -420,7 +421,7 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
     }
     if (alreadyDead || this.closed) return;
     try {
-      this.publish(deadLetterTopic as TopicName<T>, message.payload as T[TopicName<T>], { qos: message.qos, headers: message.headers });
+      this.publishTo(this.topicState(deadLetterTopic), message.payload, { qos: message.qos, headers: message.headers }, undefined);
     } catch (err) {
       this.logger.error({ err, topic: deadLetterTopic }, 'ringbus: could not publish a dead letter');
     }
@@ -443,6 +444,10 @@ export class Bus<T extends TopicMap = TopicMap> extends EventEmitter<BusEvents> 
     if (!this.subscriptions.delete(sub.id)) return;
     if (sub.channel === undefined) this.retire(sub.queue);
     else sub.queue.removeConsumer(sub);
+  }
+
+  private topicState(name: string): TopicState {
+    return this.topics.get(name) ?? this.addTopic(name);
   }
 
   private addTopic(name: string): TopicState {

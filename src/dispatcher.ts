@@ -1,3 +1,4 @@
+import type { CoarseClock } from './clock.js';
 import { MAX_CHAINED_DRAINS } from './limits.js';
 import type { Queue } from './queue.js';
 
@@ -17,10 +18,12 @@ export class Dispatcher {
   /** Microtask drains in a row; past MAX_CHAINED_DRAINS the next one yields to the event loop. */
   private chained = 0;
   private readonly auto: boolean;
+  private readonly clock: CoarseClock;
   private readonly runBound: () => void;
 
-  constructor(auto: boolean) {
+  constructor(auto: boolean, clock: CoarseClock) {
     this.auto = auto;
+    this.clock = clock;
     this.runBound = () => this.run();
   }
 
@@ -38,14 +41,16 @@ export class Dispatcher {
   flush(): void {
     if (this.draining) return;
     this.draining = true;
+    this.clock.invalidate();
     const list = this.dirty;
     this.dirty = this.spare;
     try {
-      for (let i = 0; i < list.length; i++) list[i]!.drain();
+      for (let i = 0; i < list.length; i++) list[i].drain();
     } finally {
       list.length = 0;
       this.spare = list;
       this.draining = false;
+      this.clock.invalidate();
     }
   }
 

@@ -44,7 +44,7 @@ export class Message<P = unknown> {
   readonly attempt: number;
   /** Effective delivery guarantee: min(publish QoS, subscription QoS). */
   readonly qos: Qos;
-  /** `Date.now()` at publish. */
+  /** Epoch ms at publish (1 ms resolution; the bus reads the clock once per burst). */
   readonly publishedAt: number;
   /** The reply topic when this is a request; `respond()` publishes there. */
   readonly replyTo: string | undefined;

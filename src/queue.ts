@@ -137,7 +137,7 @@ export class Queue implements MessageOwner {
   addConsumer(sub: Subscription): void {
     this.consumers = [...this.consumers, sub];
     this.single = this.channel === undefined && this.qos === 0 && sub.isPush ? sub : undefined;
-    this.host.schedule(this);
+    this.wake();
   }
 
   /** Removes a channel consumer; its in-flight messages go back to the queue (attempt + 1). */
@@ -145,7 +145,7 @@ export class Queue implements MessageOwner {
     this.consumers = this.consumers.filter((c) => c !== sub);
     this.single = undefined;
     for (const msg of this.inflight.heldBy(sub)) this.settle(msg, 0);
-    this.host.schedule(this);
+    this.wake();
   }
 
   /**
@@ -257,7 +257,7 @@ export class Queue implements MessageOwner {
     const n = cs.length;
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n;
-      const c = cs[i]!;
+      const c = cs[i];
       if (this.isReady(c)) {
         this.rr = i + 1;
         return c;
@@ -289,7 +289,7 @@ export class Queue implements MessageOwner {
     this.inflight.remove(msg);
     msg.consumer!.inFlight--;
     this.acked++;
-    if (this.ring.size + this.retry.size > 0) this.host.schedule(this);
+    if (this.ring.size + this.retry.size > 0) this.wake();
     return true;
   }
 
@@ -327,19 +327,19 @@ export class Queue implements MessageOwner {
     if (this.closed) return;
     if (this.retry.isFull) this.retry.grow();
     this.retry.push(msg);
-    this.host.schedule(this);
+    this.wake();
   }
 
   private armTimer(): void {
     const first = this.inflight.first();
     if (first === undefined || this.closed) return;
-    this.timer = setTimeout(this.onTimerBound, Math.max(0, first.deadline - this.host.now()));
+    this.timer = setTimeout(this.onTimerBound, Math.max(0, first.deadline - Date.now()));
     unrefTimer(this.timer);
   }
 
   private onAckTimeout(): void {
     this.timer = undefined;
-    const now = this.host.now();
+    const now = Date.now(); // a timer fires outside any burst: read the real clock
     for (let msg = this.inflight.first(); msg !== undefined && msg.deadline <= now; msg = this.inflight.first()) {
       this.settle(msg, 0);
     }
@@ -378,7 +378,12 @@ export class Queue implements MessageOwner {
 
   resume(): void {
     this.paused = false;
-    this.host.schedule(this);
+    this.wake();
+  }
+
+  /** Schedules a drain (a consumer became ready). */
+  wake(): void {
+    if (!this.scheduled && !this.closed) this.host.schedule(this);
   }
 
   /** Drops every queued message (not those in flight), counted as 'emptied'. */

@@ -33,8 +33,8 @@ export class SubjectIndex<T> {
   add(patternTokens: readonly string[], entry: T): void {
     let node = this.root;
     const last = patternTokens.length - 1;
-    for (let i = 0; i < last; i++) node = child(node, patternTokens[i]!);
-    const token = patternTokens[last]!;
+    for (let i = 0; i < last; i++) node = child(node, patternTokens[i]);
+    const token = patternTokens[last];
     if (token === TAIL_WILDCARD) node.tail = [...node.tail, entry];
     else {
       const leaf = child(node, token);
@@ -51,7 +51,7 @@ export class SubjectIndex<T> {
     const tailPattern = patternTokens[last] === TAIL_WILDCARD;
     const depth = tailPattern ? last : last + 1;
     for (let i = 0; i < depth && node !== undefined; i++) {
-      const token = patternTokens[i]!;
+      const token = patternTokens[i];
       node = token === SINGLE_WILDCARD ? node.star : node.children.get(token);
       if (node !== undefined) path.push(node);
     }
@@ -63,9 +63,9 @@ export class SubjectIndex<T> {
     if (tailPattern) node.tail = next;
     else node.here = next;
     this.count--;
-    for (let i = path.length - 1; i > 0 && path[i]!.isEmpty; i--) {
-      const parent = path[i - 1]!;
-      const token = patternTokens[i - 1]!;
+    for (let i = path.length - 1; i > 0 && path[i].isEmpty; i--) {
+      const parent = path[i - 1];
+      const token = patternTokens[i - 1];
       if (token === SINGLE_WILDCARD) parent.star = undefined;
       else parent.children.delete(token);
     }
@@ -100,7 +100,7 @@ function walk<T>(node: TrieNode<T>, tokens: readonly string[], i: number, system
   const wildcardsAllowed = !(system && i === 0);
   // '>' needs at least one remaining token, so tails are collected only before the end.
   if (wildcardsAllowed) for (const entry of node.tail) out.push(entry);
-  const exact = node.children.get(tokens[i]!);
+  const exact = node.children.get(tokens[i]);
   if (exact !== undefined) walk(exact, tokens, i + 1, system, out);
   if (wildcardsAllowed && node.star !== undefined) walk(node.star, tokens, i + 1, system, out);
 }

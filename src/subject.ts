@@ -28,7 +28,7 @@ export function parsePattern(pattern: unknown): string[] {
 
 /** True when `topic` belongs to the bus (`$dlq.…`, `$sys.…`, `$inbox.…`). */
 export function isSystemSubject(tokens: readonly string[]): boolean {
-  return tokens[0]!.charCodeAt(0) === 0x24; // '$'
+  return tokens[0].charCodeAt(0) === 0x24; // '$'
 }
 
 /**
@@ -67,7 +67,7 @@ function parse(input: unknown, isPattern: boolean): string[] {
     );
   }
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
+    const token = tokens[i];
     if (token.length === 0) {
       throw new RingbusError(ErrorCode.INVALID_TOPIC, `${what} '${input}' has an empty token at position ${i + 1}`);
     }

@@ -118,7 +118,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   resume(): void {
     if (this.closed) return;
     this.paused = false;
-    this.queue.resume();
+    this.queue.wake();
   }
 
   /**
@@ -168,8 +168,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       const waiter = new PullWaiter(max, resolve);
       this.waiters.push(waiter);
       if (this.waiters.length === 1) this.queue.serve(this);
-      if (this.waiters[0] === waiter && waiter.batch.length > 0) this.complete(waiter);
-      else if (timeoutMs === 0) this.complete(waiter);
+      if (!this.waiters.includes(waiter)) return; // serve() filled it to max
+      if (waiter.batch.length > 0 || timeoutMs === 0) this.complete(waiter);
       else if (timeoutMs !== Infinity) waiter.timer = setTimeout(() => this.complete(waiter), timeoutMs);
     }) as Promise<Message<P>[]>;
   }
@@ -191,7 +191,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
           next = 0;
           if (buffer.length === 0) return { value: undefined, done: true };
         }
-        return { value: buffer[next++]!, done: false };
+        return { value: buffer[next++], done: false };
       },
       return: (): Promise<IteratorResult<Message<P>>> => {
         this.unsubscribe();
@@ -231,7 +231,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       this.invoke(msg);
       return;
     }
-    const waiter = this.waiters[0]!;
+    const waiter = this.waiters[0];
     waiter.batch.push(msg);
     if (this.autoAck) msg.ack();
     if (waiter.batch.length >= waiter.max) this.complete(waiter);
@@ -255,6 +255,6 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   /** @internal resolves every pending pull (unsubscribe, bus close) */
   finishWaiters(): void {
     this.closed = true;
-    while (this.waiters.length > 0) this.complete(this.waiters[0]!);
+    while (this.waiters.length > 0) this.complete(this.waiters[0]);
   }
 }

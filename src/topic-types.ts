@@ -4,8 +4,11 @@
  * of the payloads of the topics its pattern matches.
  */
 
-/** A map of topic → payload type. The default, `Record<string, unknown>`, is an untyped bus. */
-export type TopicMap = Record<string, unknown>;
+/**
+ * A map of topic → payload type, declared as an interface or type literal. The default,
+ * `Record<string, unknown>`, is an untyped bus.
+ */
+export type TopicMap = object;
 
 /** The topic names of a map. */
 export type TopicName<T extends TopicMap> = keyof T & string;
@@ -39,7 +42,7 @@ type OrUnknown<X> = [X] extends [never] ? unknown : X;
 
 /** The payload a subscription on `P` receives: the union over the topics it matches. */
 export type PayloadOf<T extends TopicMap, P extends string> = string extends keyof T
-  ? T[string]
+  ? T[keyof T]
   : OrUnknown<T[Matching<T, P>]>;
 
 /**
