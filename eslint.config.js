@@ -6,9 +6,23 @@ import prettier from 'eslint-config-prettier';
 const browserSafe = {
   patterns: [
     { group: ['node:*'], message: 'src/ runs in browsers: no Node built-ins (use an adapter).' },
-    { group: ['../adapters/*', '../../adapters/*'], message: 'Dependencies point one way: adapters import src, never the reverse.' }
+    {
+      group: ['../adapters/*', '../../adapters/*'],
+      message: 'Dependencies point one way: adapters import src, never the reverse.'
+    }
   ],
-  paths: ['ws', 'tsyringe', 'reflect-metadata', 'fs', 'net', 'os', 'path', 'worker_threads', 'child_process', 'events'].map((name) => ({
+  paths: [
+    'ws',
+    'tsyringe',
+    'reflect-metadata',
+    'fs',
+    'net',
+    'os',
+    'path',
+    'worker_threads',
+    'child_process',
+    'events'
+  ].map((name) => ({
     name,
     message: 'src/ runs in browsers: keep Node-only and DI code in adapters/.'
   }))
@@ -19,7 +33,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname }
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname
+      }
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { ChannelControl } from './channel.js';
 import { CoarseClock } from './clock.js';
-import { Dispatcher } from './dispatcher.js';
+import { type Drainable, Dispatcher } from './dispatcher.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
 import type { Logger } from './logger.js';
-import { Message, NO_HEADERS } from './message.js';
+import { Message, NO_HEADERS, type ReplyTarget, ReliableMessage } from './message.js';
 import { type BusStats, type QueueStats, renderMetrics } from './metrics.js';
 import {
   type BusOptions,
@@ -13,6 +13,7 @@ import {
   type Qos,
   type RequestOptions,
   type ResolvedBusOptions,
+  type ResolvedSubscribeOptions,
   type SubscribeOptions,
   parseBusOptions,
   parseWith,
@@ -22,13 +23,16 @@ import {
 import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
 import { SubjectIndex } from './subject-index.js';
+import { TopicLog } from './topic-log.js';
 import { type Handler, Subscription } from './subscription.js';
 import { Topic, TopicState } from './topic.js';
 import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
 
 /** Payload of the 'drop' event. */
 export interface DropEvent {
+  /** Why it was dropped. */
   reason: DropReason;
+  /** The dropped message. */
   message: Message;
   /** Pattern of the queue that dropped it. */
   pattern: string;
@@ -38,10 +42,13 @@ export interface DropEvent {
 
 /** Payload of the 'dead-letter' event. */
 export interface DeadLetterEvent {
+  /** Why it was dead-lettered. */
   reason: DeadLetterReason;
   /** The last delivery of the message. */
   message: Message;
+  /** Pattern of the queue it failed in. */
   pattern: string;
+  /** Channel of that queue, if it is a named channel. */
   channel: string | undefined;
   /** Where it was republished: `$dlq.<topic>` (not for a message that was already dead-lettered). */
   deadLetterTopic: string;
@@ -87,6 +94,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private readonly channels = new Map<string, Queue>();
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly retained = new Map<string, Message>();
+  /** Shared logs of topics that have direct queues. */
+  private readonly logs = new Map<string, TopicLog>();
   private readonly requests = new Map<string, PendingRequest>();
   private readonly createdAt = Date.now();
   private readonly clock = new CoarseClock();
@@ -98,7 +107,16 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private inbox: Subscription | undefined = undefined;
   private closed = false;
   /** Counters of queues that are gone, so totals never go backwards. */
-  private readonly retiredTotals = { delivered: 0, acked: 0, redelivered: 0, deadLettered: 0, conflated: 0, overflow: 0, expired: 0, emptied: 0 };
+  private readonly retiredTotals = {
+    delivered: 0,
+    acked: 0,
+    redelivered: 0,
+    deadLettered: 0,
+    conflated: 0,
+    overflow: 0,
+    expired: 0,
+    emptied: 0
+  };
   private published = 0;
   private handlerErrors = 0;
 
@@ -138,7 +156,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * @returns the number of queues it entered
    * @throws {@link RingbusError} as {@link Bus.publish}, and `ERR_CLOSED` when the bus closes while waiting
    */
-  async publishAsync<K extends TopicName<T>>(topic: K, payload: T[K], options?: PublishOptions): Promise<number> {
+  async publishAsync<K extends TopicName<T>>(
+    topic: K,
+    payload: T[K],
+    options?: PublishOptions
+  ): Promise<number> {
     const state = this.topicState(topic);
     for (;;) {
       if (this.closed) throw closedError('publishAsync');
@@ -159,7 +181,12 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   /** @internal the publish path shared by `publish`, topic handles, requests and replies */
-  publishTo(state: TopicState, payload: unknown, options: PublishOptions | undefined, replyTo: string | undefined): number {
+  publishTo(
+    state: TopicState,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    reply: ReplyTarget | undefined
+  ): number {
     if (this.closed) throw closedError('publish');
     if (state.gen !== this.gen) this.route(state);
     let qos: Qos = 0;
@@ -168,17 +195,21 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     let retain = false;
     if (options !== undefined) {
       // Checked by hand: zod never runs per message.
-      if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1) badPublishOption('qos must be 0 or 1', options.qos);
+      if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1)
+        badPublishOption('qos must be 0 or 1', options.qos);
       qos = options.qos ?? 0;
       if (options.ttlMs !== undefined) {
         ttlMs = options.ttlMs;
-        if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS) badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
+        if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS)
+          badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
       }
       if (options.headers !== undefined) {
-        if (typeof options.headers !== 'object' || options.headers === null) badPublishOption('headers must be an object of strings', options.headers);
+        if (typeof options.headers !== 'object' || options.headers === null)
+          badPublishOption('headers must be an object of strings', options.headers);
         headers = options.headers;
       }
-      if (options.retain !== undefined && typeof options.retain !== 'boolean') badPublishOption('retain must be a boolean', options.retain);
+      if (options.retain !== undefined && typeof options.retain !== 'boolean')
+        badPublishOption('retain must be a boolean', options.retain);
       retain = options.retain === true;
     }
     if (state.blocking) checkRoom(state);
@@ -186,12 +217,32 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     this.published++;
     const targets = state.targets;
     const n = targets.length;
-    if (n === 0 && !retain) return 0;
+    const log = state.log;
+    if (n === 0 && log === undefined && !retain) return 0;
     const now = this.clock.now();
-    const msg = new Message(state.name, payload, headers, ++this.seq, 1, qos, now, replyTo, ttlMs === 0 ? 0 : now + ttlMs, this);
+    const expiresAt = ttlMs === 0 ? 0 : now + ttlMs;
+    // Two constructor sites, each monomorphic.
+    const msg =
+      qos === 0
+        ? new Message(state.name, payload, headers, ++this.seq, 1, 0, now, expiresAt, reply)
+        : new ReliableMessage(
+            state.name,
+            payload,
+            headers,
+            ++this.seq,
+            1,
+            1,
+            now,
+            expiresAt,
+            reply
+          );
     if (retain) this.keepRetained(msg);
     let entered = 0;
     if (qos === 0) {
+      if (log !== undefined) {
+        log.append(msg);
+        entered = log.readers.length;
+      }
       for (let i = 0; i < n; i++) if (targets[i].push(msg)) entered++;
       return entered;
     }
@@ -206,6 +257,10 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         claimed = true;
       } else m = shared ??= msg.copy(1, 0);
       if (q.push(m)) entered++;
+    }
+    if (log !== undefined) {
+      log.append(shared ?? msg.copy(1, 0));
+      entered += log.readers.length;
     }
     return entered;
   }
@@ -227,16 +282,39 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    *
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS`, `ERR_CLOSED`
    */
-  subscribe<P extends string>(pattern: P & PatternFor<T, P>, options?: SubscribeOptions): Subscription<PayloadOf<T, P>>;
-  subscribe(pattern: string, handlerOrOptions?: Handler<never> | SubscribeOptions, maybeOptions?: SubscribeOptions): Subscription {
-    const handler = typeof handlerOrOptions === 'function' ? (handlerOrOptions as Handler) : undefined;
-    if (handler === undefined && handlerOrOptions !== undefined && (typeof handlerOrOptions !== 'object' || handlerOrOptions === null)) {
-      throw new RingbusError(ErrorCode.INVALID_OPTIONS, `the second argument must be a handler function or an options object (got ${typeof handlerOrOptions})`);
+  subscribe<P extends string>(
+    pattern: P & PatternFor<T, P>,
+    options?: SubscribeOptions
+  ): Subscription<PayloadOf<T, P>>;
+  subscribe(
+    pattern: string,
+    handlerOrOptions?: Handler<never> | SubscribeOptions,
+    maybeOptions?: SubscribeOptions
+  ): Subscription {
+    const handler =
+      typeof handlerOrOptions === 'function' ? (handlerOrOptions as Handler) : undefined;
+    if (
+      handler === undefined &&
+      handlerOrOptions !== undefined &&
+      (typeof handlerOrOptions !== 'object' || handlerOrOptions === null)
+    ) {
+      throw new RingbusError(
+        ErrorCode.INVALID_OPTIONS,
+        `the second argument must be a handler function or an options object (got ${typeof handlerOrOptions})`
+      );
     }
-    return this.addSubscription(pattern, handler, handler === undefined ? handlerOrOptions : maybeOptions);
+    return this.addSubscription(
+      pattern,
+      handler,
+      handler === undefined ? handlerOrOptions : maybeOptions
+    );
   }
 
-  private addSubscription(pattern: string, handler: Handler | undefined, options: unknown): Subscription {
+  private addSubscription(
+    pattern: string,
+    handler: Handler | undefined,
+    options: unknown
+  ): Subscription {
     if (this.closed) throw closedError('subscribe');
     const tokens = parsePattern(pattern);
     const given = parseWith(subscribeOptionsSchema, options, 'subscribe options');
@@ -244,6 +322,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     let queue: Queue;
     if (opts.channel === undefined) {
       queue = this.addQueue(pattern, tokens, opts);
+      if (handler !== undefined && isDirect(opts, tokens)) this.attachLog(queue);
     } else {
       const existing = this.channels.get(channelKey(pattern, opts.channel));
       if (existing === undefined) {
@@ -254,7 +333,14 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         queue = existing;
       }
     }
-    const sub = new Subscription(this, ++this.subscriptionSeq, queue, handler, opts.maxInFlight, opts.autoAck);
+    const sub = new Subscription(
+      this,
+      ++this.subscriptionSeq,
+      queue,
+      handler,
+      opts.maxInFlight,
+      opts.autoAck
+    );
     this.subscriptions.set(sub.id, sub);
     queue.addConsumer(sub);
     return sub;
@@ -266,23 +352,44 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * @throws {@link RingbusError} `ERR_NO_RESPONDERS` at once when nothing subscribes to the topic,
    * `ERR_TIMEOUT` when no reply came in time, `ERR_CLOSED`, `ERR_INVALID_OPTIONS`
    */
-  request<K extends TopicName<T>>(topic: K, payload: T[K], options?: RequestOptions): Promise<Message> {
+  request<K extends TopicName<T>>(
+    topic: K,
+    payload: T[K],
+    options?: RequestOptions
+  ): Promise<Message> {
     const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
       badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
     }
     return new Promise<Message>((resolve, reject) => {
       const state = this.topicState(topic);
-      this.inbox ??= this.addSubscription(`$inbox.${this.id}.*`, (msg) => this.settleRequest(msg), undefined);
+      this.inbox ??= this.addSubscription(
+        `$inbox.${this.id}.*`,
+        (msg) => this.settleRequest(msg),
+        undefined
+      );
       const replyTo = `$inbox.${this.id}.${++this.requestSeq}`;
-      const entered = this.publishTo(state, payload, options?.headers === undefined ? undefined : { headers: options.headers }, replyTo);
+      const reply: ReplyTarget = { topic: replyTo, responder: this };
+      const entered = this.publishTo(
+        state,
+        payload,
+        options?.headers === undefined ? undefined : { headers: options.headers },
+        reply
+      );
       if (entered === 0) {
-        reject(new RingbusError(ErrorCode.NO_RESPONDERS, `no subscription matches '${topic}'; subscribe a responder first`));
+        reject(
+          new RingbusError(
+            ErrorCode.NO_RESPONDERS,
+            `no subscription matches '${topic}'; subscribe a responder first`
+          )
+        );
         return;
       }
       const timer = setTimeout(() => {
         this.requests.delete(replyTo);
-        reject(new RingbusError(ErrorCode.TIMEOUT, `no reply to '${topic}' within ${timeoutMs} ms`));
+        reject(
+          new RingbusError(ErrorCode.TIMEOUT, `no reply to '${topic}' within ${timeoutMs} ms`)
+        );
       }, timeoutMs);
       this.requests.set(replyTo, { resolve, reject, timer });
     });
@@ -321,14 +428,20 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   channel(pattern: string, name: string): ChannelControl {
     parsePattern(pattern);
     parseWith(subscribeOptionsSchema, { channel: name }, 'channel');
-    return new ChannelControl(pattern, name, () => this.channels.get(channelKey(pattern, name)), (q) => this.deleteChannel(q));
+    return new ChannelControl(
+      pattern,
+      name,
+      () => this.channels.get(channelKey(pattern, name)),
+      (q) => this.deleteChannel(q)
+    );
   }
 
   /** A JSON-serialisable snapshot of counters, queues, subscriptions and topics. */
   stats(): BusStats {
     const channels = [...this.channels.values()].map((q) => queueStats(q, undefined));
     const queues: QueueStats[] = [];
-    for (const sub of this.subscriptions.values()) if (sub.channel === undefined) queues.push(queueStats(sub.queue, sub.id));
+    for (const sub of this.subscriptions.values())
+      if (sub.channel === undefined) queues.push(queueStats(sub.queue, sub.id));
     const all = [...channels, ...queues];
     const r = this.retiredTotals;
     const sum = (f: (q: QueueStats) => number): number => all.reduce((acc, q) => acc + f(q), 0);
@@ -390,7 +503,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       pending.reject(closedError('request'));
     }
     for (const sub of this.subscriptions.values()) sub.finishWaiters();
-    for (const sub of this.subscriptions.values()) if (sub.channel === undefined) this.retire(sub.queue);
+    for (const sub of this.subscriptions.values())
+      if (sub.channel === undefined) this.retire(sub.queue);
     for (const q of this.channels.values()) this.retire(q);
     this.subscriptions.clear();
     this.channels.clear();
@@ -403,13 +517,14 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   /** @internal {@link QueueHost} */
-  schedule(queue: Queue): void {
-    this.dispatcher.schedule(queue);
+  schedule(target: Drainable): void {
+    this.dispatcher.schedule(target);
   }
 
   /** @internal {@link QueueHost} */
   dropped(queue: Queue, message: Message, reason: DropReason): void {
-    if (this.listenerCount('drop') > 0) this.emitSafe('drop', { reason, message, pattern: queue.pattern, channel: queue.channel });
+    if (this.listenerCount('drop') > 0)
+      this.emitSafe('drop', { reason, message, pattern: queue.pattern, channel: queue.channel });
   }
 
   /** @internal {@link QueueHost} */
@@ -417,13 +532,27 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const alreadyDead = message.topic.startsWith('$dlq.');
     const deadLetterTopic = alreadyDead ? message.topic : `$dlq.${message.topic}`;
     if (this.listenerCount('dead-letter') > 0) {
-      this.emitSafe('dead-letter', { reason, message, pattern: queue.pattern, channel: queue.channel, deadLetterTopic });
+      this.emitSafe('dead-letter', {
+        reason,
+        message,
+        pattern: queue.pattern,
+        channel: queue.channel,
+        deadLetterTopic
+      });
     }
     if (alreadyDead || this.closed) return;
     try {
-      this.publishTo(this.topicState(deadLetterTopic), message.payload, { qos: message.qos, headers: message.headers }, undefined);
+      this.publishTo(
+        this.topicState(deadLetterTopic),
+        message.payload,
+        { qos: message.qos, headers: message.headers },
+        undefined
+      );
     } catch (err) {
-      this.logger.error({ err, topic: deadLetterTopic }, 'ringbus: could not publish a dead letter');
+      this.logger.error(
+        { err, topic: deadLetterTopic },
+        'ringbus: could not publish a dead letter'
+      );
     }
   }
 
@@ -435,7 +564,10 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       `the handler of '${sub.pattern}' failed on a message of '${message.topic}'${message.qos === 1 && sub.autoAck ? ' (nacked)' : ''}`,
       { cause: err }
     );
-    this.logger.warn({ err, topic: message.topic, pattern: sub.pattern }, 'ringbus: subscription handler failed');
+    this.logger.warn(
+      { err, topic: message.topic, pattern: sub.pattern },
+      'ringbus: subscription handler failed'
+    );
     this.emitSafe('error', error);
   }
 
@@ -467,22 +599,36 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   private route(state: TopicState): void {
-    const targets = this.index.match(state.tokens, []);
+    const targets = this.index.match(state.tokens, []).filter((q) => q.log === undefined);
     state.targets = targets;
+    state.log = this.logs.get(state.name);
     state.blocking = targets.some((q) => q.overflow === 'block');
     state.gen = this.gen;
   }
 
-  private addQueue(pattern: string, tokens: string[], opts: ReturnType<typeof resolveSubscribeOptions>): Queue {
+  private addQueue(pattern: string, tokens: string[], opts: ResolvedSubscribeOptions): Queue {
     const queue = new Queue(this, pattern, tokens, opts);
     this.index.add(tokens, queue);
     this.gen++;
     const now = Date.now();
     for (const [topic, msg] of this.retained) {
       if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
-      else if (matches(tokens, topic.split('.'))) queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
+      else if (matches(tokens, topic.split('.')))
+        queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
     }
     return queue;
+  }
+
+  /** A direct queue reads its topic's shared log instead of having messages pushed to it. */
+  private attachLog(queue: Queue): void {
+    let log = this.logs.get(queue.pattern);
+    if (log === undefined) {
+      log = new TopicLog(this, queue.pattern, queue.capacity * 2);
+      this.logs.set(queue.pattern, log);
+    }
+    log.addReader(queue);
+    queue.log = log;
+    this.gen++;
   }
 
   private keepRetained(msg: Message): void {
@@ -495,6 +641,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (queue.closed) return;
     this.index.remove(queue.tokens, queue);
     this.gen++;
+    const log = queue.log;
+    if (log !== undefined) {
+      log.removeReader(queue);
+      if (log.readers.length === 0) this.logs.delete(log.topic);
+    }
     const r = this.retiredTotals;
     r.delivered += queue.delivered;
     r.acked += queue.acked;
@@ -537,14 +688,23 @@ function queueStats(q: Queue, subscription: number | undefined): QueueStats {
     capacity: q.capacity,
     inFlight: q.inFlight,
     paused: q.paused,
-    entered: q.entered,
     delivered: q.delivered,
     acked: q.acked,
     redelivered: q.redelivered,
     deadLettered: q.deadLetters,
     conflated: q.conflatedCount,
-    dropped: { overflow: q.droppedOverflow, expired: q.droppedExpired, emptied: q.droppedEmptied }
+    dropped: { overflow: q.overflowDrops, expired: q.droppedExpired, emptied: q.droppedEmptied }
   };
+}
+
+/** Private QoS 0 push queues on an exact topic that drop their oldest read the topic's shared log. */
+function isDirect(opts: ResolvedSubscribeOptions, tokens: readonly string[]): boolean {
+  return (
+    opts.qos === 0 &&
+    opts.overflow === 'drop-oldest' &&
+    !opts.conflate &&
+    !tokens.some((t) => t === '*' || t === '>')
+  );
 }
 
 function checkRoom(state: TopicState): void {
@@ -587,7 +747,10 @@ function closedError(what: string): RingbusError {
 }
 
 function badPublishOption(problem: string, got: unknown): never {
-  throw new RingbusError(ErrorCode.INVALID_OPTIONS, `${problem} (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`);
+  throw new RingbusError(
+    ErrorCode.INVALID_OPTIONS,
+    `${problem} (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`
+  );
 }
 
 function randomId(): string {

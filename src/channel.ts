@@ -14,7 +14,12 @@ export class ChannelControl {
   private readonly remove: (queue: Queue) => void;
 
   /** @internal made by `bus.channel()` */
-  constructor(pattern: string, name: string, lookup: () => Queue | undefined, remove: (queue: Queue) => void) {
+  constructor(
+    pattern: string,
+    name: string,
+    lookup: () => Queue | undefined,
+    remove: (queue: Queue) => void
+  ) {
     this.pattern = pattern;
     this.name = name;
     this.lookup = lookup;

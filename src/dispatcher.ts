@@ -1,6 +1,11 @@
 import type { CoarseClock } from './clock.js';
 import { MAX_CHAINED_DRAINS } from './limits.js';
-import type { Queue } from './queue.js';
+
+/** Something the dispatcher drains: a queue or a topic's shared log. @internal */
+export interface Drainable {
+  scheduled: boolean;
+  drain(): void;
+}
 
 /**
  * Decides when queued messages are delivered: on a microtask after the first publish of a tick
@@ -11,8 +16,8 @@ import type { Queue } from './queue.js';
  * @internal
  */
 export class Dispatcher {
-  private dirty: Queue[] = [];
-  private spare: Queue[] = [];
+  private dirty: Drainable[] = [];
+  private spare: Drainable[] = [];
   private pending = false;
   private draining = false;
   /** Microtask drains in a row; past MAX_CHAINED_DRAINS the next one yields to the event loop. */
@@ -27,10 +32,10 @@ export class Dispatcher {
     this.runBound = () => this.run();
   }
 
-  /** Marks `queue` for the next drain. */
-  schedule(queue: Queue): void {
-    queue.scheduled = true;
-    this.dirty.push(queue);
+  /** Marks `target` for the next drain. */
+  schedule(target: Drainable): void {
+    target.scheduled = true;
+    this.dirty.push(target);
     if (this.auto && !this.pending && !this.draining) {
       this.pending = true;
       queueMicrotask(this.runBound);

@@ -2,17 +2,29 @@
  * Stable error codes. A code is never renamed or reused; every code has a row in docs/errors.md.
  */
 export const ErrorCode = {
+  /** A topic or pattern breaks the subject rules. */
   INVALID_TOPIC: 'ERR_INVALID_TOPIC',
+  /** An option or argument is missing, of the wrong type or out of range. */
   INVALID_OPTIONS: 'ERR_INVALID_OPTIONS',
+  /** A matching 'block' queue is full; `publish` enqueued nothing. */
   QUEUE_FULL: 'ERR_QUEUE_FULL',
+  /** A request got no reply in time. */
   TIMEOUT: 'ERR_TIMEOUT',
+  /** A request matched no subscription. */
   NO_RESPONDERS: 'ERR_NO_RESPONDERS',
+  /** The bus is closed. */
   CLOSED: 'ERR_CLOSED',
+  /** A subscription handler threw or rejected (reported through 'error'). */
   HANDLER_FAILED: 'ERR_HANDLER_FAILED',
+  /** A frame is larger than `maxFrameBytes` (links). */
   FRAME_TOO_LARGE: 'ERR_FRAME_TOO_LARGE',
+  /** Malformed bytes from a peer (links). */
   PROTOCOL: 'ERR_PROTOCOL',
+  /** A link's token was missing or wrong (links). */
   AUTH: 'ERR_AUTH',
+  /** A link's token does not allow that publish or subscription (links). */
   FORBIDDEN: 'ERR_FORBIDDEN',
+  /** No adapter handles the URL's scheme. */
   UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME'
 } as const;
 
@@ -44,7 +56,12 @@ export class RingbusError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** Checks the global brand, so copies of the class from other bundles are recognised. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true
+    );
   }
 }

@@ -4,7 +4,14 @@ export { ErrorCode, RingbusError } from './errors.js';
 export * as limits from './limits.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
 export { Message } from './message.js';
-export type { BusStats, DropCounts, QueueStats, SubscriptionStats, TopicStats, TotalStats } from './metrics.js';
+export type {
+  BusStats,
+  DropCounts,
+  QueueStats,
+  SubscriptionStats,
+  TopicStats,
+  TotalStats
+} from './metrics.js';
 export type {
   BusOptions,
   DispatchMode,

@@ -13,8 +13,9 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024;
 export const MAX_IN_FLIGHT = 1 << 20;
 /** Default time a QoS 1 message may stay unacked before redelivery. */
 export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
-/** Smallest and largest `ackTimeoutMs` accepted. */
+/** Smallest `ackTimeoutMs` accepted. */
 export const MIN_ACK_TIMEOUT_MS = 1;
+/** Largest `ackTimeoutMs` accepted (one day). */
 export const MAX_ACK_TIMEOUT_MS = 24 * 3600 * 1000;
 /** Default number of deliveries before a QoS 1 message is dead-lettered. */
 export const DEFAULT_MAX_ATTEMPTS = 5;

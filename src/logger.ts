@@ -9,11 +9,17 @@ export interface LogFn {
  * passed as is. The default is {@link silentLogger}.
  */
 export interface Logger {
+  /** Finest detail. */
   trace: LogFn;
+  /** Diagnostics. */
   debug: LogFn;
+  /** Normal events. */
   info: LogFn;
+  /** Something went wrong and was handled (a handler threw). */
   warn: LogFn;
+  /** Something failed that may lose data or needs attention. */
   error: LogFn;
+  /** The bus cannot go on. */
   fatal: LogFn;
 }
 

@@ -3,15 +3,15 @@ import type { Qos } from './options.js';
 /** Frozen empty headers shared by every message published without headers. */
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Where a message's life cycle is tracked. @internal */
+/** Where a QoS 1 delivery is in its life cycle. @internal */
 export const MessageState = { QUEUED: 0, IN_FLIGHT: 1, SETTLED: 2 } as const;
 /** @internal */
 export type MessageState = (typeof MessageState)[keyof typeof MessageState];
 
 /** What settles a QoS 1 message: the queue that delivered it. @internal */
 export interface MessageOwner {
-  ack(msg: Message): boolean;
-  nack(msg: Message, delayMs: number): boolean;
+  ack(msg: ReliableMessage): boolean;
+  nack(msg: ReliableMessage, delayMs: number): boolean;
 }
 
 /** What answers `respond()`: the bus the request came through. @internal */
@@ -24,11 +24,18 @@ export interface MessageConsumer {
   inFlight: number;
 }
 
+/** Where a request's reply goes; one per request, shared by its deliveries. @internal */
+export interface ReplyTarget {
+  readonly topic: string;
+  readonly responder: Responder;
+}
+
 /**
  * One delivery of a published message. QoS 0 subscribers of one publish share one Message; each
  * QoS 1 queue gets its own (its ack state is per queue). A redelivery is a new Message with
  * `attempt + 1`: a Message a handler holds never changes under it.
  *
+ * @remarks The envelope is kept small (nine fields) because it is the one allocation per publish.
  * @typeParam P - the payload type
  */
 export class Message<P = unknown> {
@@ -46,25 +53,10 @@ export class Message<P = unknown> {
   readonly qos: Qos;
   /** Epoch ms at publish (1 ms resolution; the bus reads the clock once per burst). */
   readonly publishedAt: number;
-  /** The reply topic when this is a request; `respond()` publishes there. */
-  readonly replyTo: string | undefined;
-
   /** @internal epoch ms after which it is dropped at dequeue; 0 = never */
   readonly expiresAt: number;
-  /** @internal */
-  readonly responder: Responder;
-  /** @internal queue holding its ack state (QoS 1 only) */
-  owner: MessageOwner | undefined;
-  /** @internal consumer it is in flight with */
-  consumer: MessageConsumer | undefined;
-  /** @internal ack deadline while in flight */
-  deadline: number;
-  /** @internal in-flight list links */
-  prev: Message | undefined;
-  /** @internal */
-  next: Message | undefined;
-  /** @internal */
-  state: MessageState;
+  /** @internal set when this is a request */
+  readonly reply: ReplyTarget | undefined;
 
   /** @internal messages are made by the bus */
   constructor(
@@ -75,9 +67,8 @@ export class Message<P = unknown> {
     attempt: number,
     qos: Qos,
     publishedAt: number,
-    replyTo: string | undefined,
     expiresAt: number,
-    responder: Responder
+    reply: ReplyTarget | undefined
   ) {
     this.topic = topic;
     this.payload = payload;
@@ -86,15 +77,13 @@ export class Message<P = unknown> {
     this.attempt = attempt;
     this.qos = qos;
     this.publishedAt = publishedAt;
-    this.replyTo = replyTo;
     this.expiresAt = expiresAt;
-    this.responder = responder;
-    this.owner = undefined;
-    this.consumer = undefined;
-    this.deadline = 0;
-    this.prev = undefined;
-    this.next = undefined;
-    this.state = MessageState.QUEUED;
+    this.reply = reply;
+  }
+
+  /** The reply topic when this is a request; `respond()` publishes there. */
+  get replyTo(): string | undefined {
+    return this.reply?.topic;
   }
 
   /**
@@ -104,18 +93,18 @@ export class Message<P = unknown> {
    * timed out (a redelivery is under way) or its subscription is gone
    */
   ack(): boolean {
-    return this.state === MessageState.IN_FLIGHT && this.owner!.ack(this);
+    return false;
   }
 
   /**
    * Rejects a QoS 1 delivery: it is redelivered with `attempt + 1` after `delayMs`, or
    * dead-lettered once `maxAttempts` deliveries failed.
    *
-   * @param delayMs - wait before it is queued again @defaultValue 0
+   * @param _delayMs - wait before it is queued again @defaultValue 0
    * @returns true if this call settled it (see {@link Message.ack})
    */
-  nack(delayMs = 0): boolean {
-    return this.state === MessageState.IN_FLIGHT && this.owner!.nack(this, delayMs);
+  nack(_delayMs = 0): boolean {
+    return false;
   }
 
   /**
@@ -124,22 +113,79 @@ export class Message<P = unknown> {
    * @returns false when this message is not a request or nobody waits for the reply any more
    */
   respond(payload: unknown): boolean {
-    return this.replyTo !== undefined && this.responder.respondTo(this.replyTo, payload);
+    return this.reply !== undefined && this.reply.responder.respondTo(this.reply.topic, payload);
   }
 
   /** @internal the same message for another queue or attempt (QoS 1 state is per delivery) */
   copy(attempt: number, qos: Qos): Message<P> {
-    return new Message(
-      this.topic,
-      this.payload,
-      this.headers,
-      this.id,
-      attempt,
-      qos,
-      this.publishedAt,
-      this.replyTo,
-      this.expiresAt,
-      this.responder
-    );
+    return qos === 0
+      ? new Message(
+          this.topic,
+          this.payload,
+          this.headers,
+          this.id,
+          attempt,
+          0,
+          this.publishedAt,
+          this.expiresAt,
+          this.reply
+        )
+      : new ReliableMessage(
+          this.topic,
+          this.payload,
+          this.headers,
+          this.id,
+          attempt,
+          1,
+          this.publishedAt,
+          this.expiresAt,
+          this.reply
+        );
+  }
+}
+
+/**
+ * A QoS 1 delivery: a {@link Message} plus its ack state and its links in the queue's in-flight
+ * list (intrusive, so acking allocates nothing). Every message with `qos === 1` is one.
+ *
+ * @internal
+ */
+export class ReliableMessage<P = unknown> extends Message<P> {
+  /** Queue holding its ack state, once delivered. */
+  owner: MessageOwner | undefined;
+  /** Consumer it is in flight with. */
+  consumer: MessageConsumer | undefined;
+  /** Ack deadline while in flight. */
+  deadline: number;
+  prev: ReliableMessage | undefined;
+  next: ReliableMessage | undefined;
+  state: MessageState;
+
+  constructor(
+    topic: string,
+    payload: P,
+    headers: Readonly<Record<string, string>>,
+    id: number,
+    attempt: number,
+    qos: Qos,
+    publishedAt: number,
+    expiresAt: number,
+    reply: ReplyTarget | undefined
+  ) {
+    super(topic, payload, headers, id, attempt, qos, publishedAt, expiresAt, reply);
+    this.owner = undefined;
+    this.consumer = undefined;
+    this.deadline = 0;
+    this.prev = undefined;
+    this.next = undefined;
+    this.state = MessageState.QUEUED;
+  }
+
+  override ack(): boolean {
+    return this.state === MessageState.IN_FLIGHT && this.owner!.ack(this);
+  }
+
+  override nack(delayMs = 0): boolean {
+    return this.state === MessageState.IN_FLIGHT && this.owner!.nack(this, delayMs);
   }
 }

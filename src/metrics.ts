@@ -12,10 +12,13 @@ export interface DropCounts {
 
 /** Counters of one queue: a named channel, or the private queue of a subscription. */
 export interface QueueStats {
+  /** The subscription pattern. */
   pattern: string;
+  /** The channel name; undefined for a private queue. */
   channel: string | undefined;
   /** The owning subscription's id, for a private queue. */
   subscription: number | undefined;
+  /** QoS of the queue. */
   qos: Qos;
   /** Current consumers. */
   consumers: number;
@@ -25,26 +28,37 @@ export interface QueueStats {
   capacity: number;
   /** Unacked QoS 1 messages. */
   inFlight: number;
+  /** True while delivery is paused. */
   paused: boolean;
-  /** Messages that entered the queue. */
-  entered: number;
+  /** Messages handed to consumers. */
   delivered: number;
+  /** QoS 1 deliveries acknowledged. */
   acked: number;
+  /** QoS 1 messages queued again (nack, ack timeout, consumer gone). */
   redelivered: number;
+  /** QoS 1 messages sent to `$dlq.<topic>`. */
   deadLettered: number;
   /** Queued messages replaced by a newer one on the same topic (conflate). */
   conflated: number;
+  /** Messages dropped, by reason. */
   dropped: DropCounts;
 }
 
 /** One subscription. */
 export interface SubscriptionStats {
+  /** Subscription id. */
   id: number;
+  /** The pattern it subscribed to. */
   pattern: string;
+  /** Its channel, if any. */
   channel: string | undefined;
+  /** Push (handler) or pull. */
   mode: 'push' | 'pull';
+  /** QoS of its queue. */
   qos: Qos;
+  /** True while paused. */
   paused: boolean;
+  /** Messages delivered to it. */
   delivered: number;
   /** Unacked QoS 1 messages this consumer holds. */
   inFlight: number;
@@ -54,7 +68,9 @@ export interface SubscriptionStats {
 
 /** One concrete topic the bus routed recently. */
 export interface TopicStats {
+  /** The concrete topic. */
   topic: string;
+  /** Messages published on it since it was (re)created in the cache. */
   published: number;
   /** Queues its messages enter now. */
   queues: number;
@@ -62,26 +78,39 @@ export interface TopicStats {
 
 /** Totals since the bus was created. */
 export interface TotalStats {
+  /** Messages published. */
   published: number;
+  /** Deliveries (a fan-out to n subscribers counts n). */
   delivered: number;
+  /** QoS 1 deliveries acknowledged. */
   acked: number;
+  /** QoS 1 messages queued again. */
   redelivered: number;
+  /** QoS 1 messages dead-lettered. */
   deadLettered: number;
+  /** Queued messages replaced by a newer one on the same topic. */
   conflated: number;
+  /** Handlers that threw or rejected. */
   handlerErrors: number;
+  /** Dropped messages, by reason. */
   dropped: DropCounts;
 }
 
 /** The JSON snapshot `bus.stats()` returns. */
 export interface BusStats {
+  /** The bus id. */
   id: string;
+  /** Time since the bus was created. */
   uptimeMs: number;
+  /** Totals since the bus was created. */
   totals: TotalStats;
+  /** Concrete topics the bus routed recently. */
   topics: TopicStats[];
   /** Named channels. */
   channels: QueueStats[];
   /** Private queues of subscriptions without a channel. */
   queues: QueueStats[];
+  /** Live subscriptions. */
   subscriptions: SubscriptionStats[];
   /** Retained messages held. */
   retained: number;
@@ -104,27 +133,64 @@ export function renderMetrics(stats: BusStats): string {
   const t = stats.totals;
   const queues = [...stats.channels, ...stats.queues];
   const families: Family[] = [
-    counter('ringbus_messages_published_total', 'Messages published on this bus.', [['', t.published]]),
-    counter('ringbus_messages_delivered_total', 'Deliveries to subscribers (a fan-out of n counts n).', [['', t.delivered]]),
+    counter('ringbus_messages_published_total', 'Messages published on this bus.', [
+      ['', t.published]
+    ]),
+    counter(
+      'ringbus_messages_delivered_total',
+      'Deliveries to subscribers (a fan-out of n counts n).',
+      [['', t.delivered]]
+    ),
     counter(
       'ringbus_messages_dropped_total',
       'Messages dropped without delivery, by reason.',
-      (Object.keys(t.dropped) as (keyof DropCounts)[]).map((reason) => [labels({ reason }), t.dropped[reason]])
+      (Object.keys(t.dropped) as (keyof DropCounts)[]).map((reason) => [
+        labels({ reason }),
+        t.dropped[reason]
+      ])
     ),
     counter('ringbus_messages_acked_total', 'QoS 1 deliveries acknowledged.', [['', t.acked]]),
-    counter('ringbus_messages_redelivered_total', 'QoS 1 messages queued again after nack, ack timeout or consumer loss.', [['', t.redelivered]]),
-    counter('ringbus_messages_dead_lettered_total', 'QoS 1 messages sent to $dlq.<topic>.', [['', t.deadLettered]]),
-    counter('ringbus_messages_conflated_total', 'Queued messages replaced by a newer one on the same topic.', [['', t.conflated]]),
-    counter('ringbus_handler_errors_total', 'Subscription handlers that threw or rejected.', [['', t.handlerErrors]]),
+    counter(
+      'ringbus_messages_redelivered_total',
+      'QoS 1 messages queued again after nack, ack timeout or consumer loss.',
+      [['', t.redelivered]]
+    ),
+    counter('ringbus_messages_dead_lettered_total', 'QoS 1 messages sent to $dlq.<topic>.', [
+      ['', t.deadLettered]
+    ]),
+    counter(
+      'ringbus_messages_conflated_total',
+      'Queued messages replaced by a newer one on the same topic.',
+      [['', t.conflated]]
+    ),
+    counter('ringbus_handler_errors_total', 'Subscription handlers that threw or rejected.', [
+      ['', t.handlerErrors]
+    ]),
     counter(
       'ringbus_topic_messages_published_total',
       'Messages published per topic (topics the bus routed recently).',
       stats.topics.map((s) => [labels({ topic: s.topic }), s.published])
     ),
-    gauge('ringbus_queue_depth', 'Messages waiting in a queue.', queues.map((q) => [queueLabels(q), q.depth])),
-    gauge('ringbus_queue_capacity', 'Capacity of a queue.', queues.map((q) => [queueLabels(q), q.capacity])),
-    gauge('ringbus_messages_in_flight', 'Unacked QoS 1 messages per queue.', queues.map((q) => [queueLabels(q), q.inFlight])),
-    gauge('ringbus_queue_consumers', 'Consumers of a queue.', queues.map((q) => [queueLabels(q), q.consumers])),
+    gauge(
+      'ringbus_queue_depth',
+      'Messages waiting in a queue.',
+      queues.map((q) => [queueLabels(q), q.depth])
+    ),
+    gauge(
+      'ringbus_queue_capacity',
+      'Capacity of a queue.',
+      queues.map((q) => [queueLabels(q), q.capacity])
+    ),
+    gauge(
+      'ringbus_messages_in_flight',
+      'Unacked QoS 1 messages per queue.',
+      queues.map((q) => [queueLabels(q), q.inFlight])
+    ),
+    gauge(
+      'ringbus_queue_consumers',
+      'Consumers of a queue.',
+      queues.map((q) => [queueLabels(q), q.consumers])
+    ),
     gauge('ringbus_subscriptions', 'Live subscriptions.', [['', stats.subscriptions.length]]),
     gauge('ringbus_retained_messages', 'Retained messages held.', [['', stats.retained]])
   ];

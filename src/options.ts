@@ -124,7 +124,10 @@ export interface ResolvedSubscribeOptions {
 }
 
 const intIn = (min: number, max: number) =>
-  z.int({ error: `must be an integer in [${min}, ${max}]` }).min(min, `must be an integer in [${min}, ${max}]`).max(max, `must be an integer in [${min}, ${max}]`);
+  z
+    .int({ error: `must be an integer in [${min}, ${max}]` })
+    .min(min, `must be an integer in [${min}, ${max}]`)
+    .max(max, `must be an integer in [${min}, ${max}]`);
 
 const isLogger = (value: unknown): value is Logger =>
   typeof value === 'object' &&
@@ -138,7 +141,9 @@ const nameSchema = z
 /** @internal */
 export const busOptionsSchema = z.strictObject({
   id: nameSchema.optional(),
-  dispatch: z.enum(['microtask', 'manual'], { error: "must be 'microtask' or 'manual'" }).optional(),
+  dispatch: z
+    .enum(['microtask', 'manual'], { error: "must be 'microtask' or 'manual'" })
+    .optional(),
   logger: z.custom<Logger>(isLogger, `must have the methods ${LOG_LEVELS.join(', ')}`).optional(),
   maxTopics: intIn(16, MAX_TOPICS).optional()
 });
@@ -148,7 +153,11 @@ export const subscribeOptionsSchema = z.strictObject({
   channel: nameSchema.optional(),
   qos: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' }).optional(),
   queueSize: intIn(1, MAX_QUEUE_SIZE).optional(),
-  overflow: z.enum(['drop-oldest', 'drop-newest', 'block'], { error: "must be 'drop-oldest', 'drop-newest' or 'block'" }).optional(),
+  overflow: z
+    .enum(['drop-oldest', 'drop-newest', 'block'], {
+      error: "must be 'drop-oldest', 'drop-newest' or 'block'"
+    })
+    .optional(),
   conflate: z.boolean({ error: 'must be a boolean' }).optional(),
   maxInFlight: intIn(1, MAX_IN_FLIGHT).optional(),
   ackTimeoutMs: intIn(MIN_ACK_TIMEOUT_MS, MAX_ACK_TIMEOUT_MS).optional(),
@@ -162,12 +171,17 @@ export const subscribeOptionsSchema = z.strictObject({
  *
  * @internal
  */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string
+): z.output<S> {
   const result = schema.safeParse(input ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : what;
-    if (issue.code === 'unrecognized_keys') return `${what} has unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      return `${what} has unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     return `${field} ${issue.message} (got ${describe(issue.input)})`;
   });
   throw new RingbusError(ErrorCode.INVALID_OPTIONS, problems.join('; '), { cause: result.error });
@@ -176,7 +190,8 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  if (typeof value === 'object' && value !== null)
+    return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
 }
 
@@ -192,7 +207,10 @@ export function parseBusOptions(input: unknown, randomId: () => string): Resolve
 }
 
 /** @internal fills the defaults of validated subscribe options */
-export function resolveSubscribeOptions(o: SubscribeOptions, isPull: boolean): ResolvedSubscribeOptions {
+export function resolveSubscribeOptions(
+  o: SubscribeOptions,
+  isPull: boolean
+): ResolvedSubscribeOptions {
   const qos = o.qos ?? 0;
   return Object.freeze({
     channel: o.channel,

@@ -1,4 +1,4 @@
-import { type Message, MessageState } from './message.js';
+import { MessageState, type ReliableMessage } from './message.js';
 
 /**
  * Unacked QoS 1 messages of one queue, as an intrusive doubly linked list in delivery order.
@@ -6,13 +6,13 @@ import { type Message, MessageState } from './message.js';
  * is always the next to expire, one timer suffices, and add/remove are O(1) with no allocation.
  */
 export class InFlight {
-  private head: Message | undefined = undefined;
-  private tail: Message | undefined = undefined;
+  private head: ReliableMessage | undefined = undefined;
+  private tail: ReliableMessage | undefined = undefined;
   /** Messages in flight. */
   count = 0;
 
   /** Appends `msg` (now in flight until `deadline`). */
-  add(msg: Message, deadline: number): void {
+  add(msg: ReliableMessage, deadline: number): void {
     msg.state = MessageState.IN_FLIGHT;
     msg.deadline = deadline;
     msg.prev = this.tail;
@@ -24,7 +24,7 @@ export class InFlight {
   }
 
   /** Unlinks `msg` and marks it settled; its `ack()`/`nack()` become no-ops. */
-  remove(msg: Message): void {
+  remove(msg: ReliableMessage): void {
     if (msg.prev === undefined) this.head = msg.next;
     else msg.prev.next = msg.next;
     if (msg.next === undefined) this.tail = msg.prev;
@@ -36,13 +36,13 @@ export class InFlight {
   }
 
   /** The message that expires first, if any. */
-  first(): Message | undefined {
+  first(): ReliableMessage | undefined {
     return this.head;
   }
 
   /** Messages in flight with `consumer`, oldest first (a copy: callers settle them). */
-  heldBy(consumer: unknown): Message[] {
-    const out: Message[] = [];
+  heldBy(consumer: unknown): ReliableMessage[] {
+    const out: ReliableMessage[] = [];
     for (let m = this.head; m !== undefined; m = m.next) if (m.consumer === consumer) out.push(m);
     return out;
   }

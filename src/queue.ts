@@ -1,9 +1,10 @@
 import { ErrorCode, RingbusError } from './errors.js';
-import type { Message, MessageOwner } from './message.js';
+import type { Message, MessageOwner, ReliableMessage } from './message.js';
 import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
 import { InFlight } from './qos.js';
 import { Ring } from './ring.js';
 import type { Subscription } from './subscription.js';
+import type { LogReader, TopicLog } from './topic-log.js';
 
 /** Why a message was discarded without delivery. */
 export type DropReason = 'overflow' | 'expired' | 'emptied';
@@ -21,7 +22,11 @@ export interface QueueHost {
 const DROP_OLDEST = 0;
 const DROP_NEWEST = 1;
 const BLOCK = 2;
-const OVERFLOW_CODE: Record<Overflow, number> = { 'drop-oldest': DROP_OLDEST, 'drop-newest': DROP_NEWEST, block: BLOCK };
+const OVERFLOW_CODE: Record<Overflow, number> = {
+  'drop-oldest': DROP_OLDEST,
+  'drop-newest': DROP_NEWEST,
+  block: BLOCK
+};
 
 /**
  * A bounded delivery queue: the private queue of one subscription, or the shared queue of a named
@@ -30,7 +35,7 @@ const OVERFLOW_CODE: Record<Overflow, number> = { 'drop-oldest': DROP_OLDEST, 'd
  *
  * @internal
  */
-export class Queue implements MessageOwner {
+export class Queue implements MessageOwner, LogReader {
   readonly pattern: string;
   readonly tokens: readonly string[];
   /** Channel name, or undefined for a private queue. */
@@ -54,6 +59,14 @@ export class Queue implements MessageOwner {
   consumers: Subscription[];
   /** The only consumer when it is a private QoS 0 push subscription: the drain fast path. */
   private single: Subscription | undefined;
+  /**
+   * Set for a direct queue (private, QoS 0, push, drop-oldest, no conflation, exact topic): its
+   * messages are read from the topic's shared log at `cursor` instead of being pushed into `ring`
+   * (which then only holds the retained message).
+   */
+  log: TopicLog | undefined;
+  /** {@link LogReader.cursor} */
+  cursor: number;
   private rr: number;
   paused: boolean;
   scheduled: boolean;
@@ -61,7 +74,6 @@ export class Queue implements MessageOwner {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly delayed: Set<ReturnType<typeof setTimeout>>;
   private roomWaiters: (() => void)[];
-  entered: number;
   delivered: number;
   acked: number;
   redelivered: number;
@@ -71,7 +83,12 @@ export class Queue implements MessageOwner {
   droppedExpired: number;
   droppedEmptied: number;
 
-  constructor(host: QueueHost, pattern: string, tokens: readonly string[], opts: ResolvedSubscribeOptions) {
+  constructor(
+    host: QueueHost,
+    pattern: string,
+    tokens: readonly string[],
+    opts: ResolvedSubscribeOptions
+  ) {
     this.pattern = pattern;
     this.tokens = tokens;
     this.channel = opts.channel;
@@ -91,6 +108,8 @@ export class Queue implements MessageOwner {
     this.shifted = 0;
     this.consumers = [];
     this.single = undefined;
+    this.log = undefined;
+    this.cursor = 0;
     this.rr = 0;
     this.paused = false;
     this.scheduled = false;
@@ -98,7 +117,6 @@ export class Queue implements MessageOwner {
     this.timer = undefined;
     this.delayed = new Set();
     this.roomWaiters = [];
-    this.entered = 0;
     this.delivered = 0;
     this.acked = 0;
     this.redelivered = 0;
@@ -111,7 +129,17 @@ export class Queue implements MessageOwner {
 
   /** Messages waiting for a consumer (not in flight). */
   get depth(): number {
-    return this.ring.size + this.retry.size + this.delayed.size;
+    return (
+      this.ring.size +
+      this.retry.size +
+      this.delayed.size +
+      Math.min(this.unread, this.ring.capacity)
+    );
+  }
+
+  /** Messages of the shared log this direct queue has not read yet (0 for other queues). */
+  private get unread(): number {
+    return this.log === undefined ? 0 : this.log.head - this.cursor;
   }
 
   /** Real capacity (queueSize rounded up to a power of two). */
@@ -124,9 +152,14 @@ export class Queue implements MessageOwner {
     return this.inflight.count;
   }
 
-  /** Dropped messages, all reasons. */
+  /** Dropped messages, all reasons (for a direct queue, including unread ones past its bound). */
   get dropped(): number {
-    return this.droppedOverflow + this.droppedExpired + this.droppedEmptied;
+    return this.overflowDrops + this.droppedExpired + this.droppedEmptied;
+  }
+
+  /** Overflow drops, counting a direct queue's unread messages beyond its bound (dropped at its next drain). */
+  get overflowDrops(): number {
+    return this.droppedOverflow + Math.max(0, this.unread - this.ring.capacity);
   }
 
   /** True when a 'block' queue has no room: publish must not enter it. */
@@ -176,7 +209,6 @@ export class Queue implements MessageOwner {
         throw new RingbusError(ErrorCode.QUEUE_FULL, `queue '${this.describe()}' is full`);
       }
     }
-    this.entered++;
     if (conflated !== undefined) conflated.set(msg.topic, this.shifted + this.ring.size - 1);
     if (!this.scheduled) this.host.schedule(this);
     return true;
@@ -189,6 +221,7 @@ export class Queue implements MessageOwner {
     const single = this.single;
     if (single !== undefined) {
       if (!single.paused) this.drainSingle(single);
+      if (this.log !== undefined && !single.paused && !this.closed) this.readLog(single, this.log);
     } else if (this.consumers.length > 0) {
       this.drainShared();
     }
@@ -209,6 +242,31 @@ export class Queue implements MessageOwner {
       sub.invoke(msg);
       if (sub.paused) return;
     }
+  }
+
+  /** Direct queue: delivers the log from `cursor` to the head as it is now, oldest first. */
+  private readLog(sub: Subscription, log: TopicLog): void {
+    const end = log.head;
+    if (end - this.cursor > this.ring.capacity) this.skipTo(end - this.ring.capacity);
+    let delivered = 0;
+    while (this.cursor < end) {
+      const msg = log.at(this.cursor++);
+      if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
+        this.drop(msg, 'expired');
+        continue;
+      }
+      delivered++;
+      sub.invoke(msg);
+      if (sub.paused || this.closed) break;
+    }
+    this.delivered += delivered;
+    sub.delivered += delivered;
+  }
+
+  /** {@link LogReader.skipTo} */
+  skipTo(seq: number): void {
+    const log = this.log!;
+    while (this.cursor < seq) this.drop(log.at(this.cursor++), 'overflow');
   }
 
   private drainShared(): void {
@@ -236,9 +294,10 @@ export class Queue implements MessageOwner {
 
   private deliver(consumer: Subscription, msg: Message): void {
     if (msg.qos === 1) {
-      msg.owner = this;
-      msg.consumer = consumer;
-      this.inflight.add(msg, this.host.now() + this.ackTimeoutMs);
+      const reliable = msg as ReliableMessage; // every QoS 1 message is one
+      reliable.owner = this;
+      reliable.consumer = consumer;
+      this.inflight.add(reliable, this.host.now() + this.ackTimeoutMs);
       consumer.inFlight++;
       if (this.timer === undefined) this.armTimer();
     }
@@ -248,7 +307,12 @@ export class Queue implements MessageOwner {
   }
 
   private isReady(c: Subscription): boolean {
-    return !c.paused && !c.closed && (c.isPush || c.hasWaiter) && (this.qos === 0 || c.inFlight < c.maxInFlight);
+    return (
+      !c.paused &&
+      !c.closed &&
+      (c.isPush || c.hasWaiter) &&
+      (this.qos === 0 || c.inFlight < c.maxInFlight)
+    );
   }
 
   /** Round-robin among ready consumers. */
@@ -279,13 +343,14 @@ export class Queue implements MessageOwner {
   private take(): Message | undefined {
     const msg = this.ring.shift();
     if (msg === undefined) return undefined;
-    if (this.conflated !== undefined && this.conflated.get(msg.topic) === this.shifted) this.conflated.delete(msg.topic);
+    if (this.conflated !== undefined && this.conflated.get(msg.topic) === this.shifted)
+      this.conflated.delete(msg.topic);
     this.shifted++;
     return msg;
   }
 
   /** {@link MessageOwner.ack} */
-  ack(msg: Message): boolean {
+  ack(msg: ReliableMessage): boolean {
     this.inflight.remove(msg);
     msg.consumer!.inFlight--;
     this.acked++;
@@ -294,13 +359,13 @@ export class Queue implements MessageOwner {
   }
 
   /** {@link MessageOwner.nack} */
-  nack(msg: Message, delayMs: number): boolean {
+  nack(msg: ReliableMessage, delayMs: number): boolean {
     this.settle(msg, delayMs);
     return true;
   }
 
   /** Takes `msg` out of flight and requeues it (attempt + 1) or dead-letters it. */
-  private settle(msg: Message, delayMs: number): void {
+  private settle(msg: ReliableMessage, delayMs: number): void {
     this.inflight.remove(msg);
     msg.consumer!.inFlight--;
     this.retryOrDeadLetter(msg, delayMs);
@@ -340,7 +405,11 @@ export class Queue implements MessageOwner {
   private onAckTimeout(): void {
     this.timer = undefined;
     const now = Date.now(); // a timer fires outside any burst: read the real clock
-    for (let msg = this.inflight.first(); msg !== undefined && msg.deadline <= now; msg = this.inflight.first()) {
+    for (
+      let msg = this.inflight.first();
+      msg !== undefined && msg.deadline <= now;
+      msg = this.inflight.first()
+    ) {
       this.settle(msg, 0);
     }
     this.armTimer();
@@ -389,8 +458,10 @@ export class Queue implements MessageOwner {
   /** Drops every queued message (not those in flight), counted as 'emptied'. */
   empty(): number {
     let n = 0;
-    for (let msg = this.retry.shift(); msg !== undefined; msg = this.retry.shift(), n++) this.drop(msg, 'emptied');
-    for (let msg = this.take(); msg !== undefined; msg = this.take(), n++) this.drop(msg, 'emptied');
+    for (let msg = this.retry.shift(); msg !== undefined; msg = this.retry.shift(), n++)
+      this.drop(msg, 'emptied');
+    for (let msg = this.take(); msg !== undefined; msg = this.take(), n++)
+      this.drop(msg, 'emptied');
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
     this.releaseRoomWaiters();
@@ -403,7 +474,8 @@ export class Queue implements MessageOwner {
     this.ring.clear();
     this.retry.clear();
     this.conflated?.clear();
-    for (let msg = this.inflight.first(); msg !== undefined; msg = this.inflight.first()) this.inflight.remove(msg);
+    for (let msg = this.inflight.first(); msg !== undefined; msg = this.inflight.first())
+      this.inflight.remove(msg);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const timer of this.delayed) clearTimeout(timer);

@@ -64,12 +64,15 @@ export class Ring<T> {
 
   /** The element `offset` places after the oldest (0 = oldest), or `undefined` past the end. */
   at(offset: number): T | undefined {
-    return offset < 0 || offset >= this.size ? undefined : this.slots[(this.head + offset) & this.mask];
+    return offset < 0 || offset >= this.size
+      ? undefined
+      : this.slots[(this.head + offset) & this.mask];
   }
 
   /** Replaces the element `offset` places after the oldest; used by conflation. */
   set(offset: number, value: T): void {
-    if (offset < 0 || offset >= this.size) throw new RangeError(`ring offset ${offset} out of range`);
+    if (offset < 0 || offset >= this.size)
+      throw new RangeError(`ring offset ${offset} out of range`);
     this.slots[(this.head + offset) & this.mask] = value;
   }
 

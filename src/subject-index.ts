@@ -9,7 +9,12 @@ class TrieNode<T> {
   tail: T[] = [];
 
   get isEmpty(): boolean {
-    return this.children.size === 0 && this.star === undefined && this.here.length === 0 && this.tail.length === 0;
+    return (
+      this.children.size === 0 &&
+      this.star === undefined &&
+      this.here.length === 0 &&
+      this.tail.length === 0
+    );
   }
 }
 
@@ -92,7 +97,13 @@ function child<T>(node: TrieNode<T>, token: string): TrieNode<T> {
   return next;
 }
 
-function walk<T>(node: TrieNode<T>, tokens: readonly string[], i: number, system: boolean, out: T[]): void {
+function walk<T>(
+  node: TrieNode<T>,
+  tokens: readonly string[],
+  i: number,
+  system: boolean,
+  out: T[]
+): void {
   if (i === tokens.length) {
     for (const entry of node.here) out.push(entry);
     return;

@@ -35,9 +35,13 @@ export function isSystemSubject(tokens: readonly string[]): boolean {
  * Reference matcher: does `pattern` match `subject`? O(tokens). The routing index
  * (subject-index.ts) gives the same answers without scanning every pattern.
  */
-export function matches(patternTokens: readonly string[], subjectTokens: readonly string[]): boolean {
+export function matches(
+  patternTokens: readonly string[],
+  subjectTokens: readonly string[]
+): boolean {
   const first = patternTokens[0];
-  if ((first === SINGLE_WILDCARD || first === TAIL_WILDCARD) && isSystemSubject(subjectTokens)) return false;
+  if ((first === SINGLE_WILDCARD || first === TAIL_WILDCARD) && isSystemSubject(subjectTokens))
+    return false;
   for (let i = 0; i < patternTokens.length; i++) {
     const p = patternTokens[i];
     if (p === TAIL_WILDCARD) return subjectTokens.length > i;
@@ -50,9 +54,13 @@ export function matches(patternTokens: readonly string[], subjectTokens: readonl
 function parse(input: unknown, isPattern: boolean): string[] {
   const what = isPattern ? 'pattern' : 'topic';
   if (typeof input !== 'string') {
-    throw new RingbusError(ErrorCode.INVALID_TOPIC, `${what} must be a string (got ${typeof input})`);
+    throw new RingbusError(
+      ErrorCode.INVALID_TOPIC,
+      `${what} must be a string (got ${typeof input})`
+    );
   }
-  if (input.length === 0) throw new RingbusError(ErrorCode.INVALID_TOPIC, `${what} must not be empty`);
+  if (input.length === 0)
+    throw new RingbusError(ErrorCode.INVALID_TOPIC, `${what} must not be empty`);
   if (input.length > MAX_SUBJECT_LENGTH) {
     throw new RingbusError(
       ErrorCode.INVALID_TOPIC,
@@ -69,12 +77,18 @@ function parse(input: unknown, isPattern: boolean): string[] {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     if (token.length === 0) {
-      throw new RingbusError(ErrorCode.INVALID_TOPIC, `${what} '${input}' has an empty token at position ${i + 1}`);
+      throw new RingbusError(
+        ErrorCode.INVALID_TOPIC,
+        `${what} '${input}' has an empty token at position ${i + 1}`
+      );
     }
     if (isPattern && token === SINGLE_WILDCARD) continue;
     if (isPattern && token === TAIL_WILDCARD) {
       if (i === tokens.length - 1) continue;
-      throw new RingbusError(ErrorCode.INVALID_TOPIC, `pattern '${input}': '>' is only allowed as the last token`);
+      throw new RingbusError(
+        ErrorCode.INVALID_TOPIC,
+        `pattern '${input}': '>' is only allowed as the last token`
+      );
     }
     if (/[\s*>]/u.test(token)) {
       throw new RingbusError(

@@ -149,7 +149,10 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       );
     }
     if (!Number.isInteger(max) || max < 1 || max > MAX_QUEUE_SIZE) {
-      throw new RingbusError(ErrorCode.INVALID_OPTIONS, `max must be an integer in [1, ${MAX_QUEUE_SIZE}] (got ${String(max)})`);
+      throw new RingbusError(
+        ErrorCode.INVALID_OPTIONS,
+        `max must be an integer in [1, ${MAX_QUEUE_SIZE}] (got ${String(max)})`
+      );
     }
     const timeoutMs = options?.timeoutMs ?? 0;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS) {
@@ -170,7 +173,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       if (this.waiters.length === 1) this.queue.serve(this);
       if (!this.waiters.includes(waiter)) return; // serve() filled it to max
       if (waiter.batch.length > 0 || timeoutMs === 0) this.complete(waiter);
-      else if (timeoutMs !== Infinity) waiter.timer = setTimeout(() => this.complete(waiter), timeoutMs);
+      else if (timeoutMs !== Infinity)
+        waiter.timer = setTimeout(() => this.complete(waiter), timeoutMs);
     }) as Promise<Message<P>[]>;
   }
 

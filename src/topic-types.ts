@@ -13,9 +13,14 @@ export type TopicMap = object;
 /** The topic names of a map. */
 export type TopicName<T extends TopicMap> = keyof T & string;
 
-type Tokens<S extends string> = S extends `${infer Head}.${infer Rest}` ? [Head, ...Tokens<Rest>] : [S];
+type Tokens<S extends string> = S extends `${infer Head}.${infer Rest}`
+  ? [Head, ...Tokens<Rest>]
+  : [S];
 
-type MatchTokens<P extends string[], S extends string[]> = P extends [infer PH extends string, ...infer PR extends string[]]
+type MatchTokens<P extends string[], S extends string[]> = P extends [
+  infer PH extends string,
+  ...infer PR extends string[]
+]
   ? PH extends '>'
     ? S extends [string, ...string[]]
       ? true

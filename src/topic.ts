@@ -1,4 +1,6 @@
 import type { Queue } from './queue.js';
+import type { TopicLog } from './topic-log.js';
+import type { ReplyTarget } from './message.js';
 import type { PublishOptions } from './options.js';
 
 /** Routing state of one concrete topic: its matching queues, cached until the next (un)subscribe. @internal */
@@ -8,6 +10,8 @@ export class TopicState {
   /** The bus generation `targets` was computed at; -1 = never. */
   gen = -1;
   targets: Queue[] = [];
+  /** The shared log of this topic's direct queues, if it has any. */
+  log: TopicLog | undefined = undefined;
   /** Some target has overflow 'block': publish must check for room first. */
   blocking = false;
   published = 0;
@@ -20,7 +24,12 @@ export class TopicState {
 
 /** What a topic handle publishes through: the bus. @internal */
 export interface TopicHost {
-  publishTo(state: TopicState, payload: unknown, options: PublishOptions | undefined, replyTo: string | undefined): number;
+  publishTo(
+    state: TopicState,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    reply: ReplyTarget | undefined
+  ): number;
 }
 
 /**
