@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ChannelControl } from './channel.js';
 import { CoarseClock } from './clock.js';
-import { type Drainable, Dispatcher } from './dispatcher.js';
+import { Dispatcher } from './dispatcher.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
 import type { Logger } from './logger.js';
@@ -105,6 +105,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private subscriptionSeq = 0;
   private requestSeq = 0;
   private inbox: Subscription | undefined = undefined;
+  private readonly inboxPrefix: string;
   private closed = false;
   /** Counters of queues that are gone, so totals never go backwards. */
   private readonly retiredTotals = {
@@ -127,6 +128,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     super();
     this.options = parseBusOptions(options, randomId);
     this.id = this.options.id;
+    this.inboxPrefix = `$inbox.${this.id}.`;
     this.logger = this.options.logger;
     this.dispatcher = new Dispatcher(this.options.dispatch === 'microtask', this.clock);
   }
@@ -165,7 +167,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     for (;;) {
       if (this.closed) throw closedError('publishAsync');
       if (state.gen !== this.gen) this.route(state);
-      const full = state.blocking ? state.targets.find((q) => q.isBlocked) : undefined;
+      const full = state.blocking
+        ? state.targets.find((q) => q.isBlockedFor(state.name))
+        : undefined;
       if (full === undefined) return this.publishTo(state, payload, options, undefined);
       await full.waitForRoom();
     }
@@ -195,6 +199,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     let retain = false;
     if (options !== undefined) {
       // Checked by hand: zod never runs per message.
+      if (typeof options !== 'object' || options === null)
+        badPublishOption('publish options must be an object', options);
       if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1)
         badPublishOption('qos must be 0 or 1', options.qos);
       qos = options.qos ?? 0;
@@ -204,9 +210,15 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
           badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
       }
       if (options.headers !== undefined) {
-        if (typeof options.headers !== 'object' || options.headers === null)
-          badPublishOption('headers must be an object of strings', options.headers);
         headers = options.headers;
+        if (typeof headers !== 'object' || headers === null)
+          badPublishOption('headers must be an object of strings', headers);
+        for (const key in headers)
+          if (typeof headers[key] !== 'string')
+            badPublishOption(
+              `headers must be an object of strings; '${key}' is not a string`,
+              headers[key]
+            );
       }
       if (options.retain !== undefined && typeof options.retain !== 'boolean')
         badPublishOption('retain must be a boolean', options.retain);
@@ -357,18 +369,18 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     payload: T[K],
     options?: RequestOptions
   ): Promise<Message> {
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
-      badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
-    }
     return new Promise<Message>((resolve, reject) => {
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
+        badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
+      }
       const state = this.topicState(topic);
       this.inbox ??= this.addSubscription(
-        `$inbox.${this.id}.*`,
+        `${this.inboxPrefix}*`,
         (msg) => this.settleRequest(msg),
         undefined
       );
-      const replyTo = `$inbox.${this.id}.${++this.requestSeq}`;
+      const replyTo = `${this.inboxPrefix}${++this.requestSeq}`;
       const reply: ReplyTarget = { topic: replyTo, responder: this };
       const entered = this.publishTo(
         state,
@@ -398,6 +410,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** @internal {@link Responder} */
   respondTo(replyTo: string, payload: unknown): boolean {
     if (this.closed) return false;
+    // A reply to this bus's own inbox is only useful while the request waits.
+    if (replyTo.startsWith(this.inboxPrefix) && !this.requests.has(replyTo)) return false;
     return this.publishTo(this.topicState(replyTo), payload, undefined, undefined) > 0;
   }
 
@@ -464,7 +478,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       },
       topics: [...this.topics.values()].map((s) => {
         if (s.gen !== this.gen) this.route(s);
-        return { topic: s.name, published: s.published, queues: s.targets.length };
+        return {
+          topic: s.name,
+          published: s.published,
+          queues: s.targets.length + (s.log?.readers.length ?? 0)
+        };
       }),
       channels,
       queues,
@@ -517,8 +535,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   /** @internal {@link QueueHost} */
-  schedule(target: Drainable): void {
-    this.dispatcher.schedule(target);
+  schedule(queue: Queue): void {
+    this.dispatcher.schedule(queue);
+  }
+
+  /** @internal {@link LogHost} */
+  scheduleLog(log: TopicLog): void {
+    this.dispatcher.scheduleLog(log);
   }
 
   /** @internal {@link QueueHost} */
@@ -641,21 +664,21 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (queue.closed) return;
     this.index.remove(queue.tokens, queue);
     this.gen++;
-    const log = queue.log;
-    if (log !== undefined) {
-      log.removeReader(queue);
-      if (log.readers.length === 0) this.logs.delete(log.topic);
-    }
     const r = this.retiredTotals;
     r.delivered += queue.delivered;
     r.acked += queue.acked;
     r.redelivered += queue.redelivered;
     r.deadLettered += queue.deadLetters;
     r.conflated += queue.conflatedCount;
-    queue.destroy();
-    r.overflow += queue.droppedOverflow;
+    r.overflow += queue.overflowDrops;
     r.expired += queue.droppedExpired;
     r.emptied += queue.droppedEmptied;
+    const log = queue.log;
+    if (log !== undefined) {
+      log.removeReader(queue);
+      if (log.readers.length === 0) this.logs.delete(log.topic);
+    }
+    queue.destroy();
   }
 
   private deleteChannel(queue: Queue): void {
@@ -709,7 +732,7 @@ function isDirect(opts: ResolvedSubscribeOptions, tokens: readonly string[]): bo
 
 function checkRoom(state: TopicState): void {
   for (const q of state.targets) {
-    if (q.isBlocked) {
+    if (q.isBlockedFor(state.name)) {
       throw new RingbusError(
         ErrorCode.QUEUE_FULL,
         `queue '${q.describe()}' is full (${q.capacity} messages, overflow 'block'); nothing was published — use publishAsync() to wait for room`

@@ -1,23 +1,22 @@
 import type { CoarseClock } from './clock.js';
 import { MAX_CHAINED_DRAINS } from './limits.js';
-
-/** Something the dispatcher drains: a queue or a topic's shared log. @internal */
-export interface Drainable {
-  scheduled: boolean;
-  drain(): void;
-}
+import type { Queue } from './queue.js';
+import type { TopicLog } from './topic-log.js';
 
 /**
  * Decides when queued messages are delivered: on a microtask after the first publish of a tick
- * (`'microtask'`), or only on `flush()` (`'manual'`). Each drain delivers the queues that were
- * dirty when it started; what handlers publish meanwhile waits for the next drain, so a handler
- * is never re-entered and a tick is deterministic.
+ * (`'microtask'`), or only on `flush()` (`'manual'`). Each drain delivers what was queued when it
+ * started; what handlers publish meanwhile waits for the next drain, so a handler is never
+ * re-entered and a tick is deterministic.
  *
  * @internal
  */
 export class Dispatcher {
-  private dirty: Drainable[] = [];
-  private spare: Drainable[] = [];
+  // Two lists rather than one of a common interface: each drain call site stays monomorphic.
+  private queues: Queue[] = [];
+  private spareQueues: Queue[] = [];
+  private logs: TopicLog[] = [];
+  private spareLogs: TopicLog[] = [];
   private pending = false;
   private draining = false;
   /** Microtask drains in a row; past MAX_CHAINED_DRAINS the next one yields to the event loop. */
@@ -32,14 +31,18 @@ export class Dispatcher {
     this.runBound = () => this.run();
   }
 
-  /** Marks `target` for the next drain. */
-  schedule(target: Drainable): void {
-    target.scheduled = true;
-    this.dirty.push(target);
-    if (this.auto && !this.pending && !this.draining) {
-      this.pending = true;
-      queueMicrotask(this.runBound);
-    }
+  /** Marks `queue` for the next drain. */
+  schedule(queue: Queue): void {
+    queue.scheduled = true;
+    this.queues.push(queue);
+    this.kick();
+  }
+
+  /** Marks a topic's shared log for the next drain. */
+  scheduleLog(log: TopicLog): void {
+    log.scheduled = true;
+    this.logs.push(log);
+    this.kick();
   }
 
   /** Drains now, synchronously; a no-op when called from inside a drain (a handler). */
@@ -47,22 +50,37 @@ export class Dispatcher {
     if (this.draining) return;
     this.draining = true;
     this.clock.invalidate();
-    const list = this.dirty;
-    this.dirty = this.spare;
+    const queues = this.queues;
+    const logs = this.logs;
+    this.queues = this.spareQueues;
+    this.logs = this.spareLogs;
     try {
-      for (let i = 0; i < list.length; i++) list[i].drain();
+      // Snapshot first: what handlers publish during this flush waits for the next one.
+      for (let i = 0; i < queues.length; i++) queues[i].snapshot();
+      for (let i = 0; i < logs.length; i++) logs[i].end = logs[i].head;
+      for (let i = 0; i < queues.length; i++) queues[i].drain();
+      for (let i = 0; i < logs.length; i++) logs[i].drain();
     } finally {
-      list.length = 0;
-      this.spare = list;
+      queues.length = 0;
+      logs.length = 0;
+      this.spareQueues = queues;
+      this.spareLogs = logs;
       this.draining = false;
       this.clock.invalidate();
+    }
+  }
+
+  private kick(): void {
+    if (this.auto && !this.pending && !this.draining) {
+      this.pending = true;
+      queueMicrotask(this.runBound);
     }
   }
 
   private run(): void {
     this.pending = false;
     this.flush();
-    if (this.dirty.length === 0 || this.pending) {
+    if (this.queues.length + this.logs.length === 0 || this.pending) {
       this.chained = 0;
       return;
     }

@@ -1,3 +1,5 @@
+import { ErrorCode, RingbusError } from './errors.js';
+import { MAX_DURATION_MS } from './limits.js';
 import type { Qos } from './options.js';
 
 /** Frozen empty headers shared by every message published without headers. */
@@ -102,6 +104,7 @@ export class Message<P = unknown> {
    *
    * @param _delayMs - wait before it is queued again @defaultValue 0
    * @returns true if this call settled it (see {@link Message.ack})
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` when `delayMs` is outside [0, one day]
    */
   nack(_delayMs = 0): boolean {
     return false;
@@ -186,6 +189,12 @@ export class ReliableMessage<P = unknown> extends Message<P> {
   }
 
   override nack(delayMs = 0): boolean {
+    if (!(delayMs >= 0 && delayMs <= MAX_DURATION_MS)) {
+      throw new RingbusError(
+        ErrorCode.INVALID_OPTIONS,
+        `delayMs must be a number in [0, ${MAX_DURATION_MS}] (got ${String(delayMs)})`
+      );
+    }
     return this.state === MessageState.IN_FLIGHT && this.owner!.nack(this, delayMs);
   }
 }

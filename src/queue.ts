@@ -70,9 +70,12 @@ export class Queue implements MessageOwner, LogReader {
   private rr: number;
   paused: boolean;
   scheduled: boolean;
+  /** Messages the current drain may deliver: the depth when it started (see {@link Queue.snapshot}). */
+  private budget: number;
   closed: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly delayed: Set<ReturnType<typeof setTimeout>>;
+  /** Nacked messages waiting out their delay, by timer. */
+  private readonly delayed: Map<ReturnType<typeof setTimeout>, Message>;
   private roomWaiters: (() => void)[];
   delivered: number;
   acked: number;
@@ -113,9 +116,10 @@ export class Queue implements MessageOwner, LogReader {
     this.rr = 0;
     this.paused = false;
     this.scheduled = false;
+    this.budget = 0;
     this.closed = false;
     this.timer = undefined;
-    this.delayed = new Set();
+    this.delayed = new Map();
     this.roomWaiters = [];
     this.delivered = 0;
     this.acked = 0;
@@ -162,9 +166,14 @@ export class Queue implements MessageOwner, LogReader {
     return this.droppedOverflow + Math.max(0, this.unread - this.ring.capacity);
   }
 
-  /** True when a 'block' queue has no room: publish must not enter it. */
-  get isBlocked(): boolean {
-    return this.overflowCode === BLOCK && this.ring.isFull;
+  /**
+   * True when a 'block' queue has no room for a message on `topic`: publish must not enter it. A
+   * conflating queue always has room for a topic it holds (the new message replaces the old).
+   */
+  isBlockedFor(topic: string): boolean {
+    if (this.overflowCode !== BLOCK || !this.ring.isFull) return false;
+    const seq = this.conflated?.get(topic);
+    return seq === undefined || seq < this.shifted;
   }
 
   addConsumer(sub: Subscription): void {
@@ -214,7 +223,15 @@ export class Queue implements MessageOwner, LogReader {
     return true;
   }
 
-  /** Delivers what is queued now to ready consumers. Called by the dispatcher. */
+  /**
+   * Fixes what the coming drain may deliver, at the start of a flush: messages that handlers
+   * publish during the flush wait for the next one, even into a queue that drains later.
+   */
+  snapshot(): void {
+    this.budget = this.ring.size + this.retry.size;
+  }
+
+  /** Delivers what was queued at the snapshot to ready consumers. Called by the dispatcher. */
   drain(): void {
     this.scheduled = false;
     if (this.paused || this.closed) return;
@@ -225,14 +242,18 @@ export class Queue implements MessageOwner, LogReader {
     } else if (this.consumers.length > 0) {
       this.drainShared();
     }
+    // Stopped by the snapshot with messages left (published during this flush): next drain.
+    if (this.budget === 0 && this.ring.size + this.retry.size > 0 && !this.paused) this.wake();
+    this.budget = 0;
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
 
   /** Private QoS 0 push subscription: one tight loop, no consumer selection. */
   private drainSingle(sub: Subscription): void {
-    for (let n = this.ring.size; n > 0; n--) {
+    while (this.budget > 0) {
       const msg = this.take();
       if (msg === undefined) return; // the handler unsubscribed
+      this.budget--;
       if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
         this.drop(msg, 'expired');
         continue;
@@ -246,7 +267,7 @@ export class Queue implements MessageOwner, LogReader {
 
   /** Direct queue: delivers the log from `cursor` to the head as it is now, oldest first. */
   private readLog(sub: Subscription, log: TopicLog): void {
-    const end = log.head;
+    const end = log.end;
     if (end - this.cursor > this.ring.capacity) this.skipTo(end - this.ring.capacity);
     let delivered = 0;
     while (this.cursor < end) {
@@ -270,13 +291,12 @@ export class Queue implements MessageOwner, LogReader {
   }
 
   private drainShared(): void {
-    let budget = this.ring.size + this.retry.size;
-    while (budget > 0 && !this.paused && !this.closed) {
+    while (this.budget > 0 && !this.paused && !this.closed) {
       const consumer = this.nextReady();
       if (consumer === undefined) break;
       const msg = this.takeLive();
       if (msg === undefined) break;
-      budget--;
+      this.budget--;
       this.deliver(consumer, msg);
     }
     for (const c of this.consumers) if (!c.isPush) c.completePull();
@@ -384,7 +404,7 @@ export class Queue implements MessageOwner, LogReader {
         this.delayed.delete(timer);
         this.requeue(again);
       }, delayMs);
-      this.delayed.add(timer);
+      this.delayed.set(timer, again);
     } else this.requeue(again);
   }
 
@@ -462,7 +482,11 @@ export class Queue implements MessageOwner, LogReader {
       this.drop(msg, 'emptied');
     for (let msg = this.take(); msg !== undefined; msg = this.take(), n++)
       this.drop(msg, 'emptied');
-    for (const timer of this.delayed) clearTimeout(timer);
+    for (const [timer, msg] of this.delayed) {
+      clearTimeout(timer);
+      this.drop(msg, 'emptied');
+      n++;
+    }
     this.delayed.clear();
     this.releaseRoomWaiters();
     return n;
@@ -478,7 +502,7 @@ export class Queue implements MessageOwner, LogReader {
       this.inflight.remove(msg);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const timer of this.delayed) clearTimeout(timer);
+    for (const timer of this.delayed.keys()) clearTimeout(timer);
     this.delayed.clear();
     this.releaseRoomWaiters();
   }

@@ -15,7 +15,7 @@ export interface LogReader {
 
 /** What the log needs from its bus. @internal */
 export interface LogHost {
-  schedule(drainable: TopicLog): void;
+  scheduleLog(log: TopicLog): void;
 }
 
 /** Sequence numbers are rebased below this so they stay small integers (Smis) forever. */
@@ -46,6 +46,8 @@ export class TopicLog {
   private mask: number;
   /** Next sequence number to write. */
   head: number;
+  /** Readers deliver up to here: `head` when the current drain started (set by the dispatcher). */
+  end: number;
   /** Oldest slot not yet cleared. */
   private tail: number;
   /** `head` at which a write must first make room. */
@@ -60,6 +62,7 @@ export class TopicLog {
     this.slots = new Array<Message | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
     this.head = 0;
+    this.end = 0;
     this.tail = 0;
     this.limit = cap;
     this.readers = [];
@@ -71,7 +74,7 @@ export class TopicLog {
     if (this.head === this.limit) this.makeRoom();
     this.slots[this.head & this.mask] = msg;
     this.head++;
-    if (!this.scheduled) this.host.schedule(this);
+    if (!this.scheduled) this.host.scheduleLog(this);
   }
 
   /** The message at sequence `seq` (must be unread by some reader). */
@@ -97,11 +100,12 @@ export class TopicLog {
     const readers = this.readers;
     for (let i = 0; i < readers.length; i++) readers[i].drain();
     this.release();
+    // Published by handlers earlier in this drain, past the snapshot: next drain.
+    if (this.head > this.end && !this.scheduled) this.host.scheduleLog(this);
   }
 
   /** The ring is full up to the slowest reader: readers past their bound drop their oldest. */
   private makeRoom(): void {
-    if (this.head >= REBASE_AT) this.rebase();
     const head = this.head;
     for (const r of this.readers)
       if (head - r.cursor >= r.capacity) r.skipTo(head - r.capacity + 1);
@@ -116,6 +120,7 @@ export class TopicLog {
     for (let seq = this.tail; seq < min; seq++) slots[seq & this.mask] = undefined;
     this.tail = min;
     this.limit = min + this.mask + 1;
+    if (min >= REBASE_AT) this.rebase();
   }
 
   private grow(capacity: number): void {
@@ -131,6 +136,7 @@ export class TopicLog {
   private rebase(): void {
     const shift = this.tail - (this.tail & this.mask);
     this.head -= shift;
+    this.end -= shift;
     this.tail -= shift;
     this.limit -= shift;
     for (const r of this.readers) r.cursor -= shift;
