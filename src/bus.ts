@@ -631,14 +631,15 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   private addQueue(pattern: string, tokens: string[], opts: ResolvedSubscribeOptions): Queue {
     const queue = new Queue(this, pattern, tokens, opts);
-    this.index.add(tokens, queue);
-    this.gen++;
     const now = Date.now();
     for (const [topic, msg] of this.retained) {
       if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
-      else if (matches(tokens, topic.split('.')))
+      // A 'block' queue smaller than the matching retained set keeps the first ones that fit.
+      else if (matches(tokens, topic.split('.')) && !queue.isBlockedFor(topic))
         queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
     }
+    this.index.add(tokens, queue);
+    this.gen++;
     return queue;
   }
 

@@ -73,7 +73,7 @@ export interface SubscribeOptions {
   queueSize?: number;
   /** Full-queue policy. @defaultValue `'drop-oldest'` for QoS 0, `'block'` for QoS 1 */
   overflow?: Overflow;
-  /** Keep only the latest queued message per topic. @defaultValue false */
+  /** Keep only the latest queued message per topic (QoS 0 only). @defaultValue false */
   conflate?: boolean;
   /** Unacked QoS 1 messages this consumer may hold. @defaultValue 1024 */
   maxInFlight?: number;
@@ -212,6 +212,12 @@ export function resolveSubscribeOptions(
   isPull: boolean
 ): ResolvedSubscribeOptions {
   const qos = o.qos ?? 0;
+  if (qos === 1 && o.conflate === true) {
+    throw new RingbusError(
+      ErrorCode.INVALID_OPTIONS,
+      'conflate must be false with qos 1 (got true): conflation discards queued messages and a QoS 1 message is never discarded silently; use qos 0'
+    );
+  }
   return Object.freeze({
     channel: o.channel,
     qos,

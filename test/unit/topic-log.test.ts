@@ -104,13 +104,13 @@ describe('TopicLog', () => {
     const start = 2 ** 30 - 3;
     internals.head = internals.tail = start;
     internals.limit = start + 8;
-    readers[0]!.cursor = start;
+    readers[0].cursor = start;
     for (let i = 0; i < 40; i++) {
       log.append(message(i));
       if (i % 2 === 1) log.drain();
     }
     assert.deepEqual(
-      readers[0]!.read,
+      readers[0].read,
       Array.from({ length: 40 }, (_, i) => i)
     );
     assert.ok(log.head < 2 ** 30, `head ${log.head} was rebased`);
