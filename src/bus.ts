@@ -657,7 +657,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   private keepRetained(msg: Message): void {
     if (msg.payload === undefined) this.retained.delete(msg.topic);
-    else this.retained.set(msg.topic, msg);
+    // A QoS 1 envelope gets ack state and list links once delivered: keep a clean copy.
+    else this.retained.set(msg.topic, msg.qos === 0 ? msg : msg.copy(1, 1));
   }
 
   /** Removes a queue from routing, folds its counters into the totals and destroys it. */

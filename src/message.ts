@@ -155,34 +155,14 @@ export class Message<P = unknown> {
  */
 export class ReliableMessage<P = unknown> extends Message<P> {
   /** Queue holding its ack state, once delivered. */
-  owner: MessageOwner | undefined;
+  owner: MessageOwner | undefined = undefined;
   /** Consumer it is in flight with. */
-  consumer: MessageConsumer | undefined;
+  consumer: MessageConsumer | undefined = undefined;
   /** Ack deadline while in flight. */
-  deadline: number;
-  prev: ReliableMessage | undefined;
-  next: ReliableMessage | undefined;
-  state: MessageState;
-
-  constructor(
-    topic: string,
-    payload: P,
-    headers: Readonly<Record<string, string>>,
-    id: number,
-    attempt: number,
-    qos: Qos,
-    publishedAt: number,
-    expiresAt: number,
-    reply: ReplyTarget | undefined
-  ) {
-    super(topic, payload, headers, id, attempt, qos, publishedAt, expiresAt, reply);
-    this.owner = undefined;
-    this.consumer = undefined;
-    this.deadline = 0;
-    this.prev = undefined;
-    this.next = undefined;
-    this.state = MessageState.QUEUED;
-  }
+  deadline = 0;
+  prev: ReliableMessage | undefined = undefined;
+  next: ReliableMessage | undefined = undefined;
+  state: MessageState = MessageState.QUEUED;
 
   override ack(): boolean {
     return this.state === MessageState.IN_FLIGHT && this.owner!.ack(this);

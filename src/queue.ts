@@ -70,8 +70,13 @@ export class Queue implements MessageOwner, LogReader {
   private rr: number;
   paused: boolean;
   scheduled: boolean;
-  /** Messages the current drain may deliver: the depth when it started (see {@link Queue.snapshot}). */
-  private budget: number;
+  /**
+   * What the current drain may deliver (see {@link Queue.snapshot}): ring messages up to this
+   * `shifted` value (absolute, so messages a drop-oldest push evicts are not replaced by new ones)
+   * and this many requeued ones.
+   */
+  private ringEnd: number;
+  private retryBudget: number;
   closed: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Nacked messages waiting out their delay, by timer. */
@@ -116,7 +121,8 @@ export class Queue implements MessageOwner, LogReader {
     this.rr = 0;
     this.paused = false;
     this.scheduled = false;
-    this.budget = 0;
+    this.ringEnd = 0;
+    this.retryBudget = 0;
     this.closed = false;
     this.timer = undefined;
     this.delayed = new Map();
@@ -228,7 +234,8 @@ export class Queue implements MessageOwner, LogReader {
    * publish during the flush wait for the next one, even into a queue that drains later.
    */
   snapshot(): void {
-    this.budget = this.ring.size + this.retry.size;
+    this.ringEnd = this.shifted + this.ring.size;
+    this.retryBudget = this.retry.size;
   }
 
   /** Delivers what was queued at the snapshot to ready consumers. Called by the dispatcher. */
@@ -243,17 +250,20 @@ export class Queue implements MessageOwner, LogReader {
       this.drainShared();
     }
     // Stopped by the snapshot with messages left (published during this flush): next drain.
-    if (this.budget === 0 && this.ring.size + this.retry.size > 0 && !this.paused) this.wake();
-    this.budget = 0;
+    const stopped =
+      (this.shifted >= this.ringEnd && this.ring.size > 0) ||
+      (this.retryBudget === 0 && this.retry.size > 0);
+    this.ringEnd = this.shifted;
+    this.retryBudget = 0;
+    if (stopped && !this.paused) this.wake();
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
 
   /** Private QoS 0 push subscription: one tight loop, no consumer selection. */
   private drainSingle(sub: Subscription): void {
-    while (this.budget > 0) {
+    while (this.shifted < this.ringEnd) {
       const msg = this.take();
       if (msg === undefined) return; // the handler unsubscribed
-      this.budget--;
       if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
         this.drop(msg, 'expired');
         continue;
@@ -291,12 +301,12 @@ export class Queue implements MessageOwner, LogReader {
   }
 
   private drainShared(): void {
-    while (this.budget > 0 && !this.paused && !this.closed) {
+    // Check for a message before choosing a consumer: choosing advances the round-robin.
+    while (!this.paused && !this.closed && this.hasSnapshotLeft()) {
       const consumer = this.nextReady();
       if (consumer === undefined) break;
-      const msg = this.takeLive();
+      const msg = this.takeLive(true);
       if (msg === undefined) break;
-      this.budget--;
       this.deliver(consumer, msg);
     }
     for (const c of this.consumers) if (!c.isPush) c.completePull();
@@ -305,7 +315,7 @@ export class Queue implements MessageOwner, LogReader {
   /** Fills a pull consumer's waiting batch from what is queued now. */
   serve(consumer: Subscription): void {
     while (!this.paused && !this.closed && this.isReady(consumer)) {
-      const msg = this.takeLive();
+      const msg = this.takeLive(false);
       if (msg === undefined) break;
       this.deliver(consumer, msg);
     }
@@ -351,9 +361,17 @@ export class Queue implements MessageOwner, LogReader {
   }
 
   /** Next deliverable message, requeues first; expired ones are dropped on the way. */
-  private takeLive(): Message | undefined {
+  private hasSnapshotLeft(): boolean {
+    return (this.retryBudget > 0 && this.retry.size > 0) || this.shifted < this.ringEnd;
+  }
+
+  private takeLive(withinSnapshot: boolean): Message | undefined {
     for (;;) {
-      const msg = this.retry.size > 0 ? this.retry.shift() : this.take();
+      let msg: Message | undefined;
+      if (this.retry.size > 0 && (!withinSnapshot || this.retryBudget > 0)) {
+        this.retryBudget--;
+        msg = this.retry.shift();
+      } else if (!withinSnapshot || this.shifted < this.ringEnd) msg = this.take();
       if (msg === undefined) return undefined;
       if (msg.expiresAt === 0 || msg.expiresAt > this.host.now()) return msg;
       this.drop(msg, 'expired');

@@ -23,7 +23,6 @@ export function nextEvent<E extends keyof BusEvents>(
   event: E
 ): Promise<Parameters<BusEvents[E]>[0]> {
   return new Promise((resolve) => {
-    bus.once(event, ((arg: Parameters<BusEvents[E]>[0]) =>
-      resolve(arg)));
+    bus.once(event, (arg: Parameters<BusEvents[E]>[0]) => resolve(arg));
   });
 }
