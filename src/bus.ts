@@ -119,6 +119,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     emptied: 0
   };
   private published = 0;
+  private readonly scratch = new PublishFields();
   private handlerErrors = 0;
 
   /**
@@ -193,87 +194,50 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   ): number {
     if (this.closed) throw closedError('publish');
     if (state.gen !== this.gen) this.route(state);
-    let qos: Qos = 0;
-    let ttlMs = 0;
-    let headers = NO_HEADERS;
-    let retain = false;
-    if (options !== undefined) {
-      // Checked by hand: zod never runs per message.
-      if (typeof options !== 'object' || options === null)
-        badPublishOption('publish options must be an object', options);
-      if (options.qos !== undefined && options.qos !== 0 && options.qos !== 1)
-        badPublishOption('qos must be 0 or 1', options.qos);
-      qos = options.qos ?? 0;
-      if (options.ttlMs !== undefined) {
-        ttlMs = options.ttlMs;
-        if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS)
-          badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
-      }
-      if (options.headers !== undefined) {
-        headers = options.headers;
-        if (typeof headers !== 'object' || headers === null)
-          badPublishOption('headers must be an object of strings', headers);
-        for (const key in headers)
-          if (typeof headers[key] !== 'string')
-            badPublishOption(
-              `headers must be an object of strings; '${key}' is not a string`,
-              headers[key]
-            );
-      }
-      if (options.retain !== undefined && typeof options.retain !== 'boolean')
-        badPublishOption('retain must be a boolean', options.retain);
-      retain = options.retain === true;
-    }
+    // `o` may be the reused scratch: read it before any user code (drop listeners) can publish.
+    const o = options === undefined ? DEFAULT_PUBLISH : readPublishOptions(options, this.scratch);
     if (state.blocking) checkRoom(state);
     state.published++;
     this.published++;
     const targets = state.targets;
     const n = targets.length;
     const log = state.log;
-    if (n === 0 && log === undefined && !retain) return 0;
+    if (n === 0 && log === undefined && !o.retain) return 0;
     const now = this.clock.now();
-    const expiresAt = ttlMs === 0 ? 0 : now + ttlMs;
-    // Two constructor sites, each monomorphic.
-    const msg =
-      qos === 0
-        ? new Message(state.name, payload, headers, ++this.seq, 1, 0, now, expiresAt, reply)
-        : new ReliableMessage(
-            state.name,
-            payload,
-            headers,
-            ++this.seq,
-            1,
-            1,
-            now,
-            expiresAt,
-            reply
-          );
-    if (retain) this.keepRetained(msg);
+    const expiresAt = o.ttlMs === 0 ? 0 : now + o.ttlMs;
+    if (o.qos === 1) {
+      const msg = new ReliableMessage(
+        state.name,
+        payload,
+        o.headers,
+        ++this.seq,
+        1,
+        1,
+        now,
+        expiresAt,
+        reply
+      );
+      if (o.retain) this.keepRetained(msg);
+      return publishReliable(targets, log, msg);
+    }
+    const msg = new Message(
+      state.name,
+      payload,
+      o.headers,
+      ++this.seq,
+      1,
+      0,
+      now,
+      expiresAt,
+      reply
+    );
+    if (o.retain) this.keepRetained(msg);
     let entered = 0;
-    if (qos === 0) {
-      if (log !== undefined) {
-        log.append(msg);
-        entered = log.readers.length;
-      }
-      for (let i = 0; i < n; i++) if (targets[i].push(msg)) entered++;
-      return entered;
-    }
-    // Each QoS 1 queue needs its own envelope (ack state is per queue); QoS 0 queues share one.
-    let claimed = false;
-    let shared: Message | undefined;
-    for (let i = 0; i < n; i++) {
-      const q = targets[i];
-      let m: Message;
-      if (q.qos === 1) {
-        m = claimed ? msg.copy(1, 1) : msg;
-        claimed = true;
-      } else m = shared ??= msg.copy(1, 0);
-      if (q.push(m)) entered++;
-    }
     if (log !== undefined) {
-      log.append(shared ?? msg.copy(1, 0));
-      entered += log.readers.length;
+      log.append(msg);
+      entered = log.readers.length;
     }
+    for (let i = 0; i < n; i++) if (targets[i].push(msg)) entered++;
     return entered;
   }
 
@@ -720,6 +684,70 @@ function queueStats(q: Queue, subscription: number | undefined): QueueStats {
     conflated: q.conflatedCount,
     dropped: { overflow: q.overflowDrops, expired: q.droppedExpired, emptied: q.droppedEmptied }
   };
+}
+
+/** Publish options after the hand-written checks; one scratch instance per bus, reused. */
+class PublishFields {
+  qos: Qos = 0;
+  ttlMs = 0;
+  headers: Readonly<Record<string, string>> = NO_HEADERS;
+  retain = false;
+}
+
+const DEFAULT_PUBLISH: Readonly<PublishFields> = Object.freeze(new PublishFields());
+
+/** Checks publish options by hand (zod never runs per message) into `into`. */
+function readPublishOptions(options: PublishOptions, into: PublishFields): PublishFields {
+  if (typeof options !== 'object' || options === null)
+    badPublishOption('publish options must be an object', options);
+  const { qos, ttlMs, headers, retain } = options;
+  if (qos !== undefined && qos !== 0 && qos !== 1) badPublishOption('qos must be 0 or 1', qos);
+  if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS))
+    badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
+  if (headers !== undefined) {
+    if (typeof headers !== 'object' || headers === null)
+      badPublishOption('headers must be an object of strings', headers);
+    for (const key in headers)
+      if (typeof headers[key] !== 'string')
+        badPublishOption(
+          `headers must be an object of strings; '${key}' is not a string`,
+          headers[key]
+        );
+  }
+  if (retain !== undefined && typeof retain !== 'boolean')
+    badPublishOption('retain must be a boolean', retain);
+  into.qos = qos ?? 0;
+  into.ttlMs = ttlMs ?? 0;
+  into.headers = headers ?? NO_HEADERS;
+  into.retain = retain === true;
+  return into;
+}
+
+/**
+ * Enqueues a QoS 1 publish: each QoS 1 queue needs its own envelope (ack state is per queue);
+ * QoS 0 queues and the direct log share one QoS 0 copy.
+ */
+function publishReliable(
+  targets: Queue[],
+  log: TopicLog | undefined,
+  msg: ReliableMessage
+): number {
+  let entered = 0;
+  let claimed = false;
+  let shared: Message | undefined;
+  for (const q of targets) {
+    let m: Message;
+    if (q.qos === 1) {
+      m = claimed ? msg.copy(1, 1) : msg;
+      claimed = true;
+    } else m = shared ??= msg.copy(1, 0);
+    if (q.push(m)) entered++;
+  }
+  if (log !== undefined) {
+    log.append(shared ?? msg.copy(1, 0));
+    entered += log.readers.length;
+  }
+  return entered;
 }
 
 /** Private QoS 0 push queues on an exact topic that drop their oldest read the topic's shared log. */
