@@ -1,11 +1,18 @@
 import { EventEmitter } from 'eventemitter3';
 import { ChannelControl } from './channel.js';
-import { CoarseClock } from './clock.js';
+import { CoarseClock, clockNow } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
 import type { Logger } from './logger.js';
-import { Message, NO_HEADERS, type ReplyTarget, ReliableMessage } from './message.js';
+import {
+  Message,
+  NO_HEADERS,
+  PLAIN,
+  PublishMeta,
+  type ReplyTarget,
+  ReliableMessage
+} from './message.js';
 import { type BusStats, type QueueStats, renderMetrics } from './metrics.js';
 import {
   type BusOptions,
@@ -204,33 +211,16 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const log = state.log;
     if (n === 0 && log === undefined && !o.retain) return 0;
     const now = this.clock.now();
-    const expiresAt = o.ttlMs === 0 ? 0 : now + o.ttlMs;
+    const meta =
+      o.headers === NO_HEADERS && o.ttlMs === 0 && reply === undefined
+        ? PLAIN
+        : new PublishMeta(o.headers, o.ttlMs === 0 ? 0 : now + o.ttlMs, reply);
     if (o.qos === 1) {
-      const msg = new ReliableMessage(
-        state.name,
-        payload,
-        o.headers,
-        ++this.seq,
-        1,
-        1,
-        now,
-        expiresAt,
-        reply
-      );
+      const msg = new ReliableMessage(state.name, payload, ++this.seq, 1, now, meta);
       if (o.retain) this.keepRetained(msg);
       return publishReliable(targets, log, msg);
     }
-    const msg = new Message(
-      state.name,
-      payload,
-      o.headers,
-      ++this.seq,
-      1,
-      0,
-      now,
-      expiresAt,
-      reply
-    );
+    const msg = new Message(state.name, payload, ++this.seq, 1, now, meta);
     if (o.retain) this.keepRetained(msg);
     let entered = 0;
     if (log !== undefined) {
@@ -595,7 +585,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   private addQueue(pattern: string, tokens: string[], opts: ResolvedSubscribeOptions): Queue {
     const queue = new Queue(this, pattern, tokens, opts);
-    const now = Date.now();
+    const now = clockNow();
     for (const [topic, msg] of this.retained) {
       if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
       // A 'block' queue smaller than the matching retained set keeps the first ones that fit.

@@ -1,5 +1,6 @@
 import { ErrorCode, RingbusError } from './errors.js';
 import { MAX_DURATION_MS } from './limits.js';
+import { CLOCK_EPOCH } from './clock.js';
 import type { Qos } from './options.js';
 
 /** Frozen empty headers shared by every message published without headers. */
@@ -33,11 +34,39 @@ export interface ReplyTarget {
 }
 
 /**
+ * What most publishes share: headers, expiry and reply target. Plain publishes all use
+ * {@link PLAIN}, so the envelope allocated per publish stays small.
+ *
+ * @internal
+ */
+export class PublishMeta {
+  readonly headers: Readonly<Record<string, string>>;
+  /** Bus clock ms (see clock.ts) after which the message is dropped at dequeue; 0 = never. */
+  readonly expiresAt: number;
+  readonly reply: ReplyTarget | undefined;
+
+  constructor(
+    headers: Readonly<Record<string, string>>,
+    expiresAt: number,
+    reply: ReplyTarget | undefined
+  ) {
+    this.headers = headers;
+    this.expiresAt = expiresAt;
+    this.reply = reply;
+  }
+}
+
+/** The meta of a publish without headers, TTL or reply. @internal */
+export const PLAIN = new PublishMeta(NO_HEADERS, 0, undefined);
+
+/**
  * One delivery of a published message. QoS 0 subscribers of one publish share one Message; each
  * QoS 1 queue gets its own (its ack state is per queue). A redelivery is a new Message with
  * `attempt + 1`: a Message a handler holds never changes under it.
  *
- * @remarks The envelope is kept small (nine fields) because it is the one allocation per publish.
+ * @remarks The envelope is the one allocation per publish, so it holds six fields, all small
+ * integers or references (a `Date.now()` value would be a boxed double); the rest is shared
+ * by the publish (headers, expiry, reply target) or derived.
  * @typeParam P - the payload type
  */
 export class Message<P = unknown> {
@@ -45,47 +74,55 @@ export class Message<P = unknown> {
   readonly topic: string;
   /** The payload, by reference in process. */
   readonly payload: P;
-  /** String headers; a shared frozen empty object when none were given. */
-  readonly headers: Readonly<Record<string, string>>;
   /** Per-bus sequence number of the publish; shared by every delivery of that publish. */
   readonly id: number;
   /** 1 on first delivery, +1 on every redelivery. */
   readonly attempt: number;
-  /** Effective delivery guarantee: min(publish QoS, subscription QoS). */
-  readonly qos: Qos;
-  /** Epoch ms at publish (1 ms resolution; the bus reads the clock once per burst). */
-  readonly publishedAt: number;
-  /** @internal epoch ms after which it is dropped at dequeue; 0 = never */
-  readonly expiresAt: number;
-  /** @internal set when this is a request */
-  readonly reply: ReplyTarget | undefined;
+  /** @internal bus clock ms at publish */
+  readonly sentAt: number;
+  /** @internal */
+  readonly meta: PublishMeta;
 
   /** @internal messages are made by the bus */
   constructor(
     topic: string,
     payload: P,
-    headers: Readonly<Record<string, string>>,
     id: number,
     attempt: number,
-    qos: Qos,
-    publishedAt: number,
-    expiresAt: number,
-    reply: ReplyTarget | undefined
+    sentAt: number,
+    meta: PublishMeta
   ) {
     this.topic = topic;
     this.payload = payload;
-    this.headers = headers;
     this.id = id;
     this.attempt = attempt;
-    this.qos = qos;
-    this.publishedAt = publishedAt;
-    this.expiresAt = expiresAt;
-    this.reply = reply;
+    this.sentAt = sentAt;
+    this.meta = meta;
+  }
+
+  /** Effective delivery guarantee: min(publish QoS, subscription QoS). */
+  get qos(): Qos {
+    return 0;
+  }
+
+  /** Epoch ms at publish (1 ms resolution; the bus reads the clock once per burst). */
+  get publishedAt(): number {
+    return CLOCK_EPOCH + this.sentAt;
+  }
+
+  /** String headers; a shared frozen empty object when none were given. */
+  get headers(): Readonly<Record<string, string>> {
+    return this.meta.headers;
   }
 
   /** The reply topic when this is a request; `respond()` publishes there. */
   get replyTo(): string | undefined {
-    return this.reply?.topic;
+    return this.meta.reply?.topic;
+  }
+
+  /** @internal bus clock ms after which it is dropped at dequeue; 0 = never */
+  get expiresAt(): number {
+    return this.meta.expiresAt;
   }
 
   /**
@@ -116,34 +153,15 @@ export class Message<P = unknown> {
    * @returns false when this message is not a request or nobody waits for the reply any more
    */
   respond(payload: unknown): boolean {
-    return this.reply !== undefined && this.reply.responder.respondTo(this.reply.topic, payload);
+    const reply = this.meta.reply;
+    return reply !== undefined && reply.responder.respondTo(reply.topic, payload);
   }
 
   /** @internal the same message for another queue or attempt (QoS 1 state is per delivery) */
   copy(attempt: number, qos: Qos): Message<P> {
     return qos === 0
-      ? new Message(
-          this.topic,
-          this.payload,
-          this.headers,
-          this.id,
-          attempt,
-          0,
-          this.publishedAt,
-          this.expiresAt,
-          this.reply
-        )
-      : new ReliableMessage(
-          this.topic,
-          this.payload,
-          this.headers,
-          this.id,
-          attempt,
-          1,
-          this.publishedAt,
-          this.expiresAt,
-          this.reply
-        );
+      ? new Message(this.topic, this.payload, this.id, attempt, this.sentAt, this.meta)
+      : new ReliableMessage(this.topic, this.payload, this.id, attempt, this.sentAt, this.meta);
   }
 }
 
@@ -163,6 +181,10 @@ export class ReliableMessage<P = unknown> extends Message<P> {
   prev: ReliableMessage | undefined = undefined;
   next: ReliableMessage | undefined = undefined;
   state: MessageState = MessageState.QUEUED;
+
+  override get qos(): Qos {
+    return 1;
+  }
 
   override ack(): boolean {
     return this.state === MessageState.IN_FLIGHT && this.owner!.ack(this);

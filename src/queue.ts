@@ -1,3 +1,4 @@
+import { clockNow } from './clock.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import type { Message, MessageOwner, ReliableMessage } from './message.js';
 import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
@@ -436,13 +437,13 @@ export class Queue implements MessageOwner, LogReader {
   private armTimer(): void {
     const first = this.inflight.first();
     if (first === undefined || this.closed) return;
-    this.timer = setTimeout(this.onTimerBound, Math.max(0, first.deadline - Date.now()));
+    this.timer = setTimeout(this.onTimerBound, Math.max(0, first.deadline - clockNow()));
     unrefTimer(this.timer);
   }
 
   private onAckTimeout(): void {
     this.timer = undefined;
-    const now = Date.now(); // a timer fires outside any burst: read the real clock
+    const now = clockNow(); // a timer fires outside any burst: read the precise clock
     for (
       let msg = this.inflight.first();
       msg !== undefined && msg.deadline <= now;

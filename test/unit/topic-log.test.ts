@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bus, type DropEvent } from '../../src/index.js';
-import { Message } from '../../src/message.js';
+import { Message, PLAIN } from '../../src/message.js';
 import { type LogReader, TopicLog } from '../../src/topic-log.js';
 
 /** A reader that records what it reads and drops, draining only when told. */
@@ -26,7 +26,7 @@ class FakeReader implements LogReader {
   }
 }
 
-const message = (n: number): Message => new Message('t', n, {}, n, 1, 0, 0, 0, undefined);
+const message = (n: number): Message => new Message('t', n, n, 1, 0, PLAIN);
 
 function setup(capacities: number[]): {
   log: TopicLog;
