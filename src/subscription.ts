@@ -51,6 +51,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   readonly maxInFlight: number;
   /** @internal */
   readonly autoAck: boolean;
+  /** A QoS 1 push subscription with autoAck: a handler's return acks. */
+  private readonly acksOnReturn: boolean;
   private readonly handler: Handler | undefined;
   private readonly host: SubscriptionHost;
   private waiters: PullWaiter[];
@@ -80,6 +82,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
     this.queue = queue;
     this.maxInFlight = maxInFlight;
     this.autoAck = autoAck;
+    this.acksOnReturn = autoAck && queue.qos === 1;
     this.handler = handler;
     this.host = host;
     this.waiters = [];
@@ -213,7 +216,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       this.failed(msg, err);
       return;
     }
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+    if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
       // Only async handlers pay for these closures.
       (result as PromiseLike<unknown>).then(
         () => {
@@ -221,7 +224,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
         },
         (err: unknown) => this.failed(msg, err)
       );
-    } else if (msg.qos === 1 && this.autoAck) msg.ack();
+    } else if (this.acksOnReturn) msg.ack();
   }
 
   private failed(msg: Message, err: unknown): void {

@@ -1,0 +1,154 @@
+/**
+ * Turns results into tables: plain text for the console and Markdown for docs/benchmarks.md.
+ * One table model, two renderers, so the console and the document can never disagree.
+ */
+import type { AllocReport } from './alloc.js';
+import type { ScenarioResult } from './emitters.bench.js';
+import type { GcResult, MachineInfo } from './harness.js';
+
+export interface Table {
+  title: string;
+  note?: string;
+  head: string[];
+  rows: string[][];
+}
+
+/** 12345678 → "12.35 M". */
+export function rate(perSec: number): string {
+  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)} M`;
+  if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)} k`;
+  return perSec.toFixed(0);
+}
+
+export function ratio(x: number): string {
+  return `${x >= 100 ? x.toFixed(0) : x.toFixed(2)}×`;
+}
+
+function bytes(n: number): string {
+  const sign = n < 0 ? '−' : '';
+  const a = Math.abs(n);
+  if (a >= 1 << 20) return `${sign}${(a / (1 << 20)).toFixed(1)} MiB`;
+  if (a >= 1 << 10) return `${sign}${(a / (1 << 10)).toFixed(1)} KiB`;
+  return `${sign}${a.toFixed(0)} B`;
+}
+
+/**
+ * The first library of a scenario is its reference (ringbus manual QoS 0, or QoS 1 in (d)); the
+ * ratio column divides the reference's msgs/s by each row's.
+ */
+export function scenarioTable({ scenario, results }: ScenarioResult): Table {
+  const ref = results[0];
+  return {
+    title: scenario.title,
+    note: scenario.note,
+    head: [
+      'library',
+      'msgs/s (median)',
+      'deliveries/s',
+      `${ref.name} ÷ this`,
+      'msgs × runs',
+      'spread'
+    ],
+    rows: results.map((r) => [
+      r.name,
+      rate(r.msgsPerSec),
+      rate(r.deliveriesPerSec),
+      r === ref ? '1.00× (reference)' : ratio(ref.msgsPerSec / r.msgsPerSec),
+      `${rate(r.n)} × ${r.runs}`,
+      `±${((r.spread / 2) * 100).toFixed(0)}%`
+    ])
+  };
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export function targetTable(targets: readonly Target[]): Table {
+  return {
+    title: 'Targets',
+    head: ['target', 'goal', 'measured', 'status'],
+    rows: targets.map((t) => [t.name, t.goal, t.measured, t.met ? 'met' : '**not met**'])
+  };
+}
+
+export function gcTable(results: readonly GcResult[]): Table {
+  return {
+    title: 'GC over a long run',
+    note:
+      'GC events seen by a PerformanceObserver (`gc` entries) while publishing the given number of messages; ' +
+      'heap growth is `heapUsed` after a forced GC minus before one, i.e. what the run left behind.',
+    head: [
+      'scenario / library',
+      'messages',
+      'minor GCs',
+      'major GCs',
+      'GC pause total',
+      'heap growth'
+    ],
+    rows: results.map((r) => [
+      r.name,
+      rate(r.n),
+      String(r.minor),
+      String(r.major),
+      `${r.gcMs.toFixed(1)} ms`,
+      bytes(r.heapGrowth)
+    ])
+  };
+}
+
+export function allocTable(report: AllocReport): Table {
+  const b = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(1)} B`);
+  return {
+    title: 'Bytes allocated per message',
+    note:
+      `A child process (young generation of 256–512 MiB, so nothing is collected mid-window) publishes ${rate(report.n)} ` +
+      'messages after a warm-up and divides the `heapUsed` delta by the message count. ' +
+      `One ringbus envelope measures ${b(report.envelopeBytes.qos0)} (QoS 0) and ${b(report.envelopeBytes.qos1)} (QoS 1) the same way.`,
+    head: ['case', 'bytes / message', 'GCs in window'],
+    rows: report.results.map((r) => [
+      r.name,
+      r.bytesPerMsg === undefined ? 'invalid (GC ran)' : r.bytesPerMsg.toFixed(1),
+      String(r.gcs)
+    ])
+  };
+}
+
+export function machineLines(m: MachineInfo): string[] {
+  return [
+    `Node ${m.node}, V8 ${m.v8}`,
+    `CPU: ${m.cpu} (${m.cores} cores), ${m.platform}`,
+    `Commit: ${m.commit}`,
+    `Date: ${m.date}`,
+    `Load average (1 min) at start: ${m.load.toFixed(2)}`
+  ];
+}
+
+/** Fixed-width text table for the console. */
+export function textTable(t: Table): string {
+  const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `\n${t.title}`,
+    line(t.head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...t.rows.map(line)
+  ].join('\n');
+}
+
+export function markdownTable(t: Table, level = '###'): string {
+  const esc = (c: string): string => c.replaceAll('|', '\\|');
+  return [
+    `${level} ${t.title}`,
+    '',
+    ...(t.note === undefined ? [] : [t.note, '']),
+    `| ${t.head.map(esc).join(' | ')} |`,
+    `| ${t.head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    ''
+  ].join('\n');
+}
