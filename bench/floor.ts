@@ -1,0 +1,30 @@
+/**
+ * The cheapest a queued bus can be on this machine: allocate one envelope (ringbus's real
+ * `Message`), store it in a ring, read it back. Nothing else of the bus runs, so this is the
+ * floor under any design that gives every publish an envelope a subscriber may keep.
+ */
+import { Message, PLAIN } from '../src/message.js';
+import { Ring } from '../src/ring.js';
+import { BURST, PAYLOAD_MASK, payloads } from './shape.js';
+
+const N = 4_000_000;
+const RUNS = 5;
+
+/** Median ns per message over {@link RUNS} runs of {@link N} messages (after a warm-up). */
+export function envelopeFloorNs(): number {
+  const ring = new Ring<Message>(BURST);
+  let sink = 0;
+  const once = (): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i += BURST) {
+      for (let j = 0; j < BURST; j++)
+        ring.push(new Message('sim.e1.pos', payloads[(i + j) & PAYLOAD_MASK], i + j, 1, 0, PLAIN));
+      for (let j = 0; j < BURST; j++) sink += ring.shift()!.id;
+    }
+    return ((performance.now() - t0) * 1e6) / N;
+  };
+  once();
+  const times = Array.from({ length: RUNS }, once).sort((a, b) => a - b);
+  if (sink === 0) throw new Error('unreachable: keeps the loop from being optimised away');
+  return times[RUNS >> 1];
+}
