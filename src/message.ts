@@ -7,7 +7,14 @@ import type { Qos } from './options.js';
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Where a QoS 1 delivery is in its life cycle. @internal */
-export const MessageState = { QUEUED: 0, IN_FLIGHT: 1, SETTLED: 2 } as const;
+export const MessageState = {
+  QUEUED: 0,
+  /** Delivered and in its queue's in-flight list (ack timeout running). */
+  IN_FLIGHT: 1,
+  SETTLED: 2,
+  /** Delivered to a push handler that acks by returning; listed only if it returns a promise. */
+  IN_HANDLER: 3
+} as const;
 /** @internal */
 export type MessageState = (typeof MessageState)[keyof typeof MessageState];
 
@@ -22,9 +29,10 @@ export interface Responder {
   respondTo(replyTo: string, payload: unknown): boolean;
 }
 
-/** The consumer holding an in-flight message (for credit accounting). @internal */
+/** The consumer holding an in-flight message: credit accounting, and its queue settles it. @internal */
 export interface MessageConsumer {
   inFlight: number;
+  readonly queue: MessageOwner;
 }
 
 /** Where a request's reply goes; one per request, shared by its deliveries. @internal */
@@ -172,9 +180,7 @@ export class Message<P = unknown> {
  * @internal
  */
 export class ReliableMessage<P = unknown> extends Message<P> {
-  /** Queue holding its ack state, once delivered. */
-  owner: MessageOwner | undefined = undefined;
-  /** Consumer it is in flight with. */
+  /** Consumer it is in flight with; its queue holds the ack state. */
   consumer: MessageConsumer | undefined = undefined;
   /** Ack deadline while in flight. */
   deadline = 0;
@@ -182,12 +188,25 @@ export class ReliableMessage<P = unknown> extends Message<P> {
   next: ReliableMessage | undefined = undefined;
   state: MessageState = MessageState.QUEUED;
 
+  // Explicit rather than the implicit `super(...arguments)`, which V8 does not inline here
+  // (measured: the implicit one made a QoS 1 publish about 20 ns slower).
+  constructor(
+    topic: string,
+    payload: P,
+    id: number,
+    attempt: number,
+    sentAt: number,
+    meta: PublishMeta
+  ) {
+    super(topic, payload, id, attempt, sentAt, meta);
+  }
+
   override get qos(): Qos {
     return 1;
   }
 
   override ack(): boolean {
-    return this.state === MessageState.IN_FLIGHT && this.owner!.ack(this);
+    return this.isUnsettled() && this.consumer!.queue.ack(this);
   }
 
   override nack(delayMs = 0): boolean {
@@ -197,6 +216,10 @@ export class ReliableMessage<P = unknown> extends Message<P> {
         `delayMs must be a number in [0, ${MAX_DURATION_MS}] (got ${String(delayMs)})`
       );
     }
-    return this.state === MessageState.IN_FLIGHT && this.owner!.nack(this, delayMs);
+    return this.isUnsettled() && this.consumer!.queue.nack(this, delayMs);
+  }
+
+  private isUnsettled(): boolean {
+    return this.state === MessageState.IN_FLIGHT || this.state === MessageState.IN_HANDLER;
   }
 }

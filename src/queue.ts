@@ -1,6 +1,6 @@
 import { clockNow } from './clock.js';
 import { ErrorCode, RingbusError } from './errors.js';
-import type { Message, MessageOwner, ReliableMessage } from './message.js';
+import { type Message, type MessageOwner, MessageState, type ReliableMessage } from './message.js';
 import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
 import { InFlight } from './qos.js';
 import { Ring } from './ring.js';
@@ -324,17 +324,34 @@ export class Queue implements MessageOwner, LogReader {
   }
 
   private deliver(consumer: Subscription, msg: Message): void {
-    if (msg.qos === 1) {
-      const reliable = msg as ReliableMessage; // every QoS 1 message is one
-      reliable.owner = this;
-      reliable.consumer = consumer;
-      this.inflight.add(reliable, this.host.now() + this.ackTimeoutMs);
-      consumer.inFlight++;
-      if (this.timer === undefined) this.armTimer();
-    }
     this.delivered++;
     consumer.delivered++;
+    if (msg.qos === 1) {
+      const reliable = msg as ReliableMessage; // every QoS 1 message is one
+      reliable.consumer = consumer;
+      consumer.inFlight++;
+      if (consumer.acksOnReturn) {
+        // The handler acks by returning: list it (ack timer and all) only if it returns a promise.
+        reliable.state = MessageState.IN_HANDLER;
+        consumer.invoke(msg);
+        return;
+      }
+      this.track(reliable);
+    }
     consumer.receive(msg);
+  }
+
+  /** Puts a delivered QoS 1 message in the in-flight list: its ack timeout starts now. */
+  track(msg: ReliableMessage): void {
+    this.inflight.add(msg, this.host.now() + this.ackTimeoutMs);
+    if (this.timer === undefined) this.armTimer();
+  }
+
+  /** Takes a QoS 1 message out of flight (listed or still in its handler) and frees its credit. */
+  private release(msg: ReliableMessage): void {
+    if (msg.state === MessageState.IN_FLIGHT) this.inflight.remove(msg);
+    else msg.state = MessageState.SETTLED;
+    msg.consumer!.inFlight--;
   }
 
   private isReady(c: Subscription): boolean {
@@ -390,8 +407,7 @@ export class Queue implements MessageOwner, LogReader {
 
   /** {@link MessageOwner.ack} */
   ack(msg: ReliableMessage): boolean {
-    this.inflight.remove(msg);
-    msg.consumer!.inFlight--;
+    this.release(msg);
     this.acked++;
     if (this.ring.size + this.retry.size > 0) this.wake();
     return true;
@@ -405,8 +421,7 @@ export class Queue implements MessageOwner, LogReader {
 
   /** Takes `msg` out of flight and requeues it (attempt + 1) or dead-letters it. */
   private settle(msg: ReliableMessage, delayMs: number): void {
-    this.inflight.remove(msg);
-    msg.consumer!.inFlight--;
+    this.release(msg);
     this.retryOrDeadLetter(msg, delayMs);
   }
 

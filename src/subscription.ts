@@ -1,6 +1,6 @@
 import { ErrorCode, RingbusError } from './errors.js';
 import { MAX_DURATION_MS, MAX_QUEUE_SIZE } from './limits.js';
-import type { Message } from './message.js';
+import { type Message, MessageState, type ReliableMessage } from './message.js';
 import type { PullOptions, Qos } from './options.js';
 import type { Queue } from './queue.js';
 
@@ -51,8 +51,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   readonly maxInFlight: number;
   /** @internal */
   readonly autoAck: boolean;
-  /** A QoS 1 push subscription with autoAck: a handler's return acks. */
-  private readonly acksOnReturn: boolean;
+  /** @internal a QoS 1 push subscription with autoAck: a handler's return acks */
+  readonly acksOnReturn: boolean;
   private readonly handler: Handler | undefined;
   private readonly host: SubscriptionHost;
   private waiters: PullWaiter[];
@@ -82,7 +82,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
     this.queue = queue;
     this.maxInFlight = maxInFlight;
     this.autoAck = autoAck;
-    this.acksOnReturn = autoAck && queue.qos === 1;
+    this.acksOnReturn = handler !== undefined && autoAck && queue.qos === 1;
     this.handler = handler;
     this.host = host;
     this.waiters = [];
@@ -217,6 +217,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
       return;
     }
     if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
+      if ((msg as ReliableMessage).state === MessageState.IN_HANDLER)
+        this.queue.track(msg as ReliableMessage);
       // Only async handlers pay for these closures.
       (result as PromiseLike<unknown>).then(
         () => {
