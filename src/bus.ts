@@ -67,7 +67,11 @@ export interface BusEvents {
   drop: (event: DropEvent) => void;
   /** A QoS 1 message exhausted `maxAttempts` or overflowed a drop-policy queue. */
   'dead-letter': (event: DeadLetterEvent) => void;
-  /** Something failed that no caller could be told about directly: a handler threw (`ERR_HANDLER_FAILED`). */
+  /**
+   * Something failed that no caller could be told about directly: a handler threw
+   * (`ERR_HANDLER_FAILED`). Unlike Node's EventEmitter, nothing is thrown without a listener:
+   * listen to it, or the failure is only counted (and logged at `warn`).
+   */
   error: (error: RingbusError) => void;
 }
 
@@ -150,6 +154,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * Publishes synchronously: the message enters every matching queue now and is delivered later
    * (next microtask, or the next `flush()` with `dispatch: 'manual'`).
    *
+   * @param topic - a concrete topic (no wildcards)
+   * @param payload - passed by reference to every subscriber
+   * @param options - `qos`, `ttlMs`, `headers`, `retain`
    * @returns the number of queues it entered (0 when nothing matches)
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS`, `ERR_QUEUE_FULL` (a
    * matching 'block' queue is full; nothing was enqueued), `ERR_CLOSED`
@@ -163,6 +170,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /**
    * Publishes, first waiting for room in every matching 'block' queue that is full.
    *
+   * @param topic - a concrete topic
+   * @param payload - passed by reference
+   * @param options - as for {@link Bus.publish}
    * @returns the number of queues it entered
    * @throws {@link RingbusError} as {@link Bus.publish}, and `ERR_CLOSED` when the bus closes while waiting
    */
@@ -186,6 +196,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /**
    * A pre-resolved topic handle: `bus.topic('a.b').publish(payload)` skips the topic lookup.
    *
+   * @param name - a concrete topic
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`
    */
   topic<K extends TopicName<T>>(name: K): Topic<T[K]> {
@@ -236,6 +247,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * (rejecting) nacks it; a QoS 0 handler that throws is reported through 'error' and the other
    * subscribers still get the message.
    *
+   * @param pattern - a subject with optional `*` / `>` wildcards
+   * @param handler - called once per delivered message
+   * @param options - queue, QoS and consumer options, validated once
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS` (naming the field), `ERR_CLOSED`
    */
   subscribe<P extends string>(
@@ -246,6 +260,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /**
    * Subscribes in pull mode: the subscription is an async iterable and has `pull()`.
    *
+   * @param pattern - a subject with optional `*` / `>` wildcards
+   * @param options - queue, QoS and consumer options, validated once
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS`, `ERR_CLOSED`
    */
   subscribe<P extends string>(
@@ -315,8 +331,12 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /**
    * Sends a request and resolves to the first reply. The responder answers with `msg.respond(x)`.
    *
-   * @throws {@link RingbusError} `ERR_NO_RESPONDERS` at once when nothing subscribes to the topic,
-   * `ERR_TIMEOUT` when no reply came in time, `ERR_CLOSED`, `ERR_INVALID_OPTIONS`
+   * @param topic - a concrete topic a responder subscribes to
+   * @param payload - the request payload
+   * @param options - `timeoutMs`, `headers`
+   * @returns the reply. The promise rejects (`request` never throws) with {@link RingbusError}
+   * `ERR_NO_RESPONDERS` at once when nothing subscribes to the topic, `ERR_TIMEOUT` when no reply
+   * came in time, `ERR_CLOSED`, `ERR_INVALID_TOPIC` or `ERR_INVALID_OPTIONS`
    */
   request<K extends TopicName<T>>(
     topic: K,
@@ -391,6 +411,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * inFlight. The handle does not create the channel; on a channel that does not exist (yet)
    * its operations do nothing.
    *
+   * @param pattern - the pattern the channel's subscriptions use
+   * @param name - the channel name
    * @throws {@link RingbusError} `ERR_INVALID_TOPIC`, `ERR_INVALID_OPTIONS` (bad name)
    */
   channel(pattern: string, name: string): ChannelControl {

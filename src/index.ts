@@ -1,6 +1,7 @@
 export { Bus, type BusEvents, type DeadLetterEvent, type DropEvent } from './bus.js';
 export { ChannelControl } from './channel.js';
 export { ErrorCode, RingbusError } from './errors.js';
+/** Defaults and hard ceilings of every option (also listed in docs/operations.md). */
 export * as limits from './limits.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
 export { Message } from './message.js';

@@ -147,17 +147,19 @@ export class Message<P = unknown> {
    * Rejects a QoS 1 delivery: it is redelivered with `attempt + 1` after `delayMs`, or
    * dead-lettered once `maxAttempts` deliveries failed.
    *
-   * @param _delayMs - wait before it is queued again @defaultValue 0
+   * @param delayMs - wait before it is queued again @defaultValue 0
    * @returns true if this call settled it (see {@link Message.ack})
    * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` when `delayMs` is outside [0, one day]
    */
-  nack(_delayMs = 0): boolean {
+  nack(delayMs = 0): boolean {
+    void delayMs; // a QoS 0 delivery has nothing to redeliver
     return false;
   }
 
   /**
    * Answers a request: publishes `payload` on {@link Message.replyTo}.
    *
+   * @param payload - the reply
    * @returns false when this message is not a request or nobody waits for the reply any more
    */
   respond(payload: unknown): boolean {

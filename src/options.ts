@@ -38,8 +38,9 @@ export interface BusOptions {
   /** Where ringbus logs; levels as pino's. @defaultValue a silent logger */
   logger?: Logger;
   /**
-   * Concrete topics kept for routing and per-topic stats; past this the least useful half is
-   * forgotten (they are recreated on next use, so only their per-topic counters are lost).
+   * Concrete topics kept for routing and per-topic stats; past this the older half (in order of
+   * creation) is forgotten (they are recreated on next use, so only their per-topic counters are
+   * lost).
    * @defaultValue 10 000
    */
   maxTopics?: number;

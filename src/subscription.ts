@@ -141,28 +141,23 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
    * `timeoutMs` (and any that arrive with it); `[]` when the time is up or the subscription ends.
    * QoS 1 messages must be acked unless `autoAck` was set.
    *
-   * @param max - batch size @defaultValue 1024 max
-   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` on a push subscription or bad arguments
+   * @param max - most messages to return @defaultValue 1024
+   * @param options - `timeoutMs`: how long to wait for the first message (default 0, no wait)
+   * @returns the batch. The promise rejects (`pull` never throws) with {@link RingbusError}
+   * `ERR_INVALID_OPTIONS` on a push subscription or bad arguments.
    */
   pull(max = 1024, options?: PullOptions): Promise<Message<P>[]> {
-    if (this.isPush) {
-      throw new RingbusError(
-        ErrorCode.INVALID_OPTIONS,
-        `pull() needs a pull subscription; '${this.pattern}' has a handler (subscribe without one to pull)`
-      );
-    }
-    if (!Number.isInteger(max) || max < 1 || max > MAX_QUEUE_SIZE) {
-      throw new RingbusError(
-        ErrorCode.INVALID_OPTIONS,
-        `max must be an integer in [1, ${MAX_QUEUE_SIZE}] (got ${String(max)})`
-      );
-    }
     const timeoutMs = options?.timeoutMs ?? 0;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS) {
-      throw new RingbusError(
-        ErrorCode.INVALID_OPTIONS,
-        `timeoutMs must be an integer in [0, ${MAX_DURATION_MS}] (got ${String(timeoutMs)})`
-      );
+    let problem: string | undefined;
+    if (this.isPush) {
+      problem = `pull() needs a pull subscription; '${this.pattern}' has a handler (subscribe without one to pull)`;
+    } else if (!Number.isInteger(max) || max < 1 || max > MAX_QUEUE_SIZE) {
+      problem = `max must be an integer in [1, ${MAX_QUEUE_SIZE}] (got ${String(max)})`;
+    } else if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS) {
+      problem = `timeoutMs must be an integer in [0, ${MAX_DURATION_MS}] (got ${String(timeoutMs)})`;
+    }
+    if (problem !== undefined) {
+      return Promise.reject(new RingbusError(ErrorCode.INVALID_OPTIONS, problem));
     }
     return this.wait(max, timeoutMs);
   }

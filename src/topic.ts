@@ -56,6 +56,8 @@ export class Topic<P = unknown> {
   /**
    * Publishes on this topic; same semantics as `bus.publish`.
    *
+   * @param payload - passed by reference to every subscriber
+   * @param options - `qos`, `ttlMs`, `headers`, `retain`
    * @returns the number of queues the message entered
    * @throws {@link RingbusError} `ERR_INVALID_OPTIONS`, `ERR_QUEUE_FULL`, `ERR_CLOSED`
    */

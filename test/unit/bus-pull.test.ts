@@ -51,14 +51,14 @@ describe('Subscription.pull', () => {
     assert.deepEqual(result, []);
   });
 
-  it('throws ERR_INVALID_OPTIONS on a push subscription and on bad arguments', (t) => {
+  it('rejects with ERR_INVALID_OPTIONS on a push subscription and on bad arguments', async (t) => {
     const bus = manualBus(t);
     const push = bus.subscribe('a', () => {});
-    assert.throws(() => push.pull(1), { code: ErrorCode.INVALID_OPTIONS });
+    await assert.rejects(push.pull(1), { code: ErrorCode.INVALID_OPTIONS });
     assert.throws(() => push[Symbol.asyncIterator](), { code: ErrorCode.INVALID_OPTIONS });
     const pull = bus.subscribe('a');
-    assert.throws(() => pull.pull(0), { code: ErrorCode.INVALID_OPTIONS });
-    assert.throws(() => pull.pull(1, { timeoutMs: -1 }), { code: ErrorCode.INVALID_OPTIONS });
+    await assert.rejects(pull.pull(0), { code: ErrorCode.INVALID_OPTIONS });
+    await assert.rejects(pull.pull(1, { timeoutMs: -1 }), { code: ErrorCode.INVALID_OPTIONS });
   });
 
   it('unsubscribe resolves a waiting pull with []', async (t) => {

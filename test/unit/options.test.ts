@@ -36,10 +36,13 @@ function assertInvalidOptions(err: unknown, field: string, allowed: RegExp): tru
   return true;
 }
 
-function runTable(rows: readonly Row[]): void {
+/** Rows of a synchronous API must throw; rows of a promise API (`rejects: true`) must reject. */
+function runTable(rows: readonly Row[], rejects = false): void {
   for (const row of rows) {
-    it(`rejects ${row.field} = ${row.input}`, () => {
-      assert.throws(row.run, (err: unknown) => assertInvalidOptions(err, row.field, row.allowed));
+    it(`${rejects ? 'rejects' : 'throws on'} ${row.field} = ${row.input}`, async () => {
+      const check = (err: unknown): true => assertInvalidOptions(err, row.field, row.allowed);
+      if (rejects) await assert.rejects(row.run() as Promise<unknown>, check);
+      else assert.throws(row.run, check);
     });
   }
 }
@@ -501,44 +504,46 @@ describe('request and pull options', () => {
   const sub = bus.subscribe('svc.pull');
   const maxRange = range(1, MAX_QUEUE_SIZE);
   const pullTimeoutRange = range(0, MAX_DURATION_MS);
-  runTable([
-    { input: '0', run: () => sub.pull(0), field: 'max', allowed: maxRange },
-    { input: '-1', run: () => sub.pull(-1), field: 'max', allowed: maxRange },
-    { input: '2.5', run: () => sub.pull(2.5), field: 'max', allowed: maxRange },
-    { input: 'max+1', run: () => sub.pull(MAX_QUEUE_SIZE + 1), field: 'max', allowed: maxRange },
-    { input: "'10'", run: () => sub.pull('10' as never), field: 'max', allowed: maxRange },
-    { input: 'null', run: () => sub.pull(null as never), field: 'max', allowed: maxRange },
-    {
-      input: '-1',
-      run: () => sub.pull(1, { timeoutMs: -1 }),
-      field: 'timeoutMs',
-      allowed: pullTimeoutRange
-    },
-    {
-      input: '0.5',
-      run: () => sub.pull(1, { timeoutMs: 0.5 }),
-      field: 'timeoutMs',
-      allowed: pullTimeoutRange
-    },
-    {
-      input: 'max+1',
-      run: () => sub.pull(1, { timeoutMs: MAX_DURATION_MS + 1 }),
-      field: 'timeoutMs',
-      allowed: pullTimeoutRange
-    },
-    {
-      input: "'x'",
-      run: () => sub.pull(1, { timeoutMs: 'x' as never }),
-      field: 'timeoutMs',
-      allowed: pullTimeoutRange
-    }
-  ]);
+  runTable(
+    [
+      { input: '0', run: () => sub.pull(0), field: 'max', allowed: maxRange },
+      { input: '-1', run: () => sub.pull(-1), field: 'max', allowed: maxRange },
+      { input: '2.5', run: () => sub.pull(2.5), field: 'max', allowed: maxRange },
+      { input: 'max+1', run: () => sub.pull(MAX_QUEUE_SIZE + 1), field: 'max', allowed: maxRange },
+      { input: "'10'", run: () => sub.pull('10' as never), field: 'max', allowed: maxRange },
+      { input: 'null', run: () => sub.pull(null as never), field: 'max', allowed: maxRange },
+      {
+        input: '-1',
+        run: () => sub.pull(1, { timeoutMs: -1 }),
+        field: 'timeoutMs',
+        allowed: pullTimeoutRange
+      },
+      {
+        input: '0.5',
+        run: () => sub.pull(1, { timeoutMs: 0.5 }),
+        field: 'timeoutMs',
+        allowed: pullTimeoutRange
+      },
+      {
+        input: 'max+1',
+        run: () => sub.pull(1, { timeoutMs: MAX_DURATION_MS + 1 }),
+        field: 'timeoutMs',
+        allowed: pullTimeoutRange
+      },
+      {
+        input: "'x'",
+        run: () => sub.pull(1, { timeoutMs: 'x' as never }),
+        field: 'timeoutMs',
+        allowed: pullTimeoutRange
+      }
+    ],
+    true
+  );
 
-  it('rejects pull() on a push subscription, saying how to pull instead', () => {
+  it('rejects pull() on a push subscription, saying how to pull instead', async () => {
     const pushSub = bus.subscribe('svc.push', noop);
-    assert.throws(
-      () => pushSub.pull(1),
-      (err: unknown) => assertInvalidOptions(err, 'pull()', /subscribe without one to pull/u)
+    await assert.rejects(pushSub.pull(1), (err: unknown) =>
+      assertInvalidOptions(err, 'pull()', /subscribe without one to pull/u)
     );
   });
 
