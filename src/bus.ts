@@ -221,7 +221,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const n = targets.length;
     const log = state.log;
     if (n === 0 && log === undefined && !o.retain) return 0;
-    const now = this.clock.now();
+    // A TTL is a deadline: read the precise clock (the envelope meta is allocated anyway).
+    const now = o.ttlMs === 0 ? this.clock.now() : clockNow();
     const meta =
       o.headers === NO_HEADERS && o.ttlMs === 0 && reply === undefined
         ? PLAIN
@@ -653,6 +654,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     r.emptied += queue.droppedEmptied;
     const log = queue.log;
     if (log !== undefined) {
+      queue.droppedOverflow = queue.overflowDrops; // unread past its bound: counted, now fixed
+      queue.log = undefined;
       log.removeReader(queue);
       if (log.readers.length === 0) this.logs.delete(log.topic);
     }

@@ -78,6 +78,10 @@ export class Queue implements MessageOwner, LogReader {
    */
   private ringEnd: number;
   private retryBudget: number;
+  /** QoS 1 messages in a push handler that acks by returning (in flight, not listed). */
+  private handling = 0;
+  /** True during this queue's drain: a pull served meanwhile stays within the snapshot. */
+  private draining = false;
   closed: boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Nacked messages waiting out their delay, by timer. */
@@ -160,7 +164,7 @@ export class Queue implements MessageOwner, LogReader {
 
   /** Unacked QoS 1 messages. */
   get inFlight(): number {
-    return this.inflight.count;
+    return this.inflight.count + this.handling;
   }
 
   /** Dropped messages, all reasons (for a direct queue, including unread ones past its bound). */
@@ -243,6 +247,7 @@ export class Queue implements MessageOwner, LogReader {
   drain(): void {
     this.scheduled = false;
     if (this.paused || this.closed) return;
+    this.draining = true;
     const single = this.single;
     if (single !== undefined) {
       if (!single.paused) this.drainSingle(single);
@@ -256,6 +261,7 @@ export class Queue implements MessageOwner, LogReader {
       (this.retryBudget === 0 && this.retry.size > 0);
     this.ringEnd = this.shifted;
     this.retryBudget = 0;
+    this.draining = false;
     if (stopped && !this.paused) this.wake();
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
@@ -278,21 +284,26 @@ export class Queue implements MessageOwner, LogReader {
 
   /** Direct queue: delivers the log from `cursor` to the head as it is now, oldest first. */
   private readLog(sub: Subscription, log: TopicLog): void {
-    const end = log.end;
-    if (end - this.cursor > this.ring.capacity) this.skipTo(end - this.ring.capacity);
-    let delivered = 0;
-    while (this.cursor < end) {
+    const from = this.cursor;
+    const cap = this.ring.capacity;
+    // log.end and cursor are both shifted by a rebase: read them afresh every time.
+    while (this.cursor < log.end) {
+      // Drop-oldest against what was written so far, as a private queue does at push time.
+      if (log.head - this.cursor > cap) {
+        this.skipTo(log.head - cap);
+        continue;
+      }
       const msg = log.at(this.cursor++);
       if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
         this.drop(msg, 'expired');
         continue;
       }
-      delivered++;
+      this.delivered++;
+      sub.delivered++;
       sub.invoke(msg);
       if (sub.paused || this.closed) break;
     }
-    this.delivered += delivered;
-    sub.delivered += delivered;
+    if (!this.closed && from === log.oldest) log.release();
   }
 
   /** {@link LogReader.skipTo} */
@@ -316,7 +327,7 @@ export class Queue implements MessageOwner, LogReader {
   /** Fills a pull consumer's waiting batch from what is queued now. */
   serve(consumer: Subscription): void {
     while (!this.paused && !this.closed && this.isReady(consumer)) {
-      const msg = this.takeLive(false);
+      const msg = this.takeLive(this.draining);
       if (msg === undefined) break;
       this.deliver(consumer, msg);
     }
@@ -333,6 +344,7 @@ export class Queue implements MessageOwner, LogReader {
       if (consumer.acksOnReturn) {
         // The handler acks by returning: list it (ack timer and all) only if it returns a promise.
         reliable.state = MessageState.IN_HANDLER;
+        this.handling++;
         consumer.invoke(msg);
         return;
       }
@@ -343,15 +355,22 @@ export class Queue implements MessageOwner, LogReader {
 
   /** Puts a delivered QoS 1 message in the in-flight list: its ack timeout starts now. */
   track(msg: ReliableMessage): void {
-    this.inflight.add(msg, this.host.now() + this.ackTimeoutMs);
+    if (this.closed) return;
+    if (msg.state === MessageState.IN_HANDLER) this.handling--;
+    this.inflight.add(msg, clockNow() + this.ackTimeoutMs);
     if (this.timer === undefined) this.armTimer();
   }
 
   /** Takes a QoS 1 message out of flight (listed or still in its handler) and frees its credit. */
   private release(msg: ReliableMessage): void {
     if (msg.state === MessageState.IN_FLIGHT) this.inflight.remove(msg);
-    else msg.state = MessageState.SETTLED;
+    else {
+      msg.state = MessageState.SETTLED;
+      this.handling--;
+    }
     msg.consumer!.inFlight--;
+    // The consumer has credit again: waiting messages may go now.
+    if (this.ring.size + this.retry.size > 0) this.wake();
   }
 
   private isReady(c: Subscription): boolean {
@@ -387,7 +406,7 @@ export class Queue implements MessageOwner, LogReader {
     for (;;) {
       let msg: Message | undefined;
       if (this.retry.size > 0 && (!withinSnapshot || this.retryBudget > 0)) {
-        this.retryBudget--;
+        if (withinSnapshot) this.retryBudget--;
         msg = this.retry.shift();
       } else if (!withinSnapshot || this.shifted < this.ringEnd) msg = this.take();
       if (msg === undefined) return undefined;
@@ -407,14 +426,21 @@ export class Queue implements MessageOwner, LogReader {
 
   /** {@link MessageOwner.ack} */
   ack(msg: ReliableMessage): boolean {
+    if (this.closed) return this.gone(msg);
     this.release(msg);
     this.acked++;
-    if (this.ring.size + this.retry.size > 0) this.wake();
     return true;
+  }
+
+  /** A message of a queue that is gone: settled, nothing else. */
+  private gone(msg: ReliableMessage): boolean {
+    msg.state = MessageState.SETTLED;
+    return false;
   }
 
   /** {@link MessageOwner.nack} */
   nack(msg: ReliableMessage, delayMs: number): boolean {
+    if (this.closed) return this.gone(msg);
     this.settle(msg, delayMs);
     return true;
   }
@@ -536,6 +562,7 @@ export class Queue implements MessageOwner, LogReader {
       this.inflight.remove(msg);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.handling = 0;
     for (const timer of this.delayed.keys()) clearTimeout(timer);
     this.delayed.clear();
     this.releaseRoomWaiters();

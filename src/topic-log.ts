@@ -106,14 +106,19 @@ export class TopicLog {
 
   /** The ring is full up to the slowest reader: readers past their bound drop their oldest. */
   private makeRoom(): void {
-    const head = this.head;
+    // this.head, not a copy: a drop listener may unsubscribe a reader, and a rebase shift it.
     for (const r of this.readers)
-      if (head - r.cursor >= r.capacity) r.skipTo(head - r.capacity + 1);
+      if (this.head - r.cursor >= r.capacity) r.skipTo(this.head - r.capacity + 1);
     this.release();
   }
 
+  /** Oldest sequence number some reader may still need. */
+  get oldest(): number {
+    return this.tail;
+  }
+
   /** Clears slots every reader has passed and moves the write limit. */
-  private release(): void {
+  release(): void {
     let min = this.head;
     for (const r of this.readers) if (r.cursor < min) min = r.cursor;
     const slots = this.slots;
