@@ -95,7 +95,7 @@ class Physics {
   }
 
   /** Applies the commands taken since the last step and acks them: they are in flight till now. */
-  private applyCommands(): void {
+  applyCommands(): void {
     for (const { worker, msg } of this.pending) {
       const cmd = msg.payload as Command;
       this.velocities[cmd.entity] = { x: cmd.vx, y: cmd.vy };
@@ -332,6 +332,13 @@ function main(): void {
     stopping = true;
     loop.stop();
     reporter.done();
+    // QoS 1 commands must not be lost: apply what is queued or in flight before closing
+    // (bounded: each round frees maxInFlight credit for the next).
+    const commands = bus.channel('ai.cmd', 'physics-workers');
+    for (let round = 0; round < 100 && commands.depth + commands.inFlight > 0; round++) {
+      bus.flush();
+      physics.applyCommands();
+    }
     const beforeClose = bus.stats();
     await bus.close();
     printSummary(beforeClose, ticks, physics, ai, render);
