@@ -271,15 +271,21 @@ export class Queue implements MessageOwner, LogReader {
     while (this.shifted < this.ringEnd) {
       const msg = this.take();
       if (msg === undefined) return; // the handler unsubscribed
-      if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
-        this.drop(msg, 'expired');
-        continue;
-      }
-      this.delivered++;
-      sub.delivered++;
-      sub.invoke(msg);
+      this.handOver(sub, msg);
       if (sub.paused) return;
     }
+  }
+
+  /** Delivers to a private push subscriber, or drops the message if its TTL ran out. */
+  private handOver(sub: Subscription, msg: Message): void {
+    if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
+      this.drop(msg, 'expired');
+      return;
+    }
+    // Counted before the handler runs: it may read stats, or unsubscribe (retiring the counters).
+    this.delivered++;
+    sub.delivered++;
+    sub.invoke(msg);
   }
 
   /** Direct queue: delivers the log from `cursor` to the head as it is now, oldest first. */
@@ -293,14 +299,7 @@ export class Queue implements MessageOwner, LogReader {
         this.skipTo(log.head - cap);
         continue;
       }
-      const msg = log.at(this.cursor++);
-      if (msg.expiresAt !== 0 && msg.expiresAt <= this.host.now()) {
-        this.drop(msg, 'expired');
-        continue;
-      }
-      this.delivered++;
-      sub.delivered++;
-      sub.invoke(msg);
+      this.handOver(sub, log.at(this.cursor++));
       if (sub.paused || this.closed) break;
     }
     if (!this.closed && from === log.oldest) log.release();
