@@ -31,6 +31,12 @@ import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
 import { SubjectIndex } from './subject-index.js';
 import { TopicLog } from './topic-log.js';
+import {
+  DEFAULT_PUBLISH,
+  PublishFields,
+  invalidOption,
+  readPublishOptions
+} from './publish-options.js';
 import { type Handler, Subscription } from './subscription.js';
 import { Topic, TopicState } from './topic.js';
 import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
@@ -347,7 +353,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     return new Promise<Message>((resolve, reject) => {
       const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_DURATION_MS) {
-        badPublishOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
+        invalidOption(`timeoutMs must be an integer in [1, ${MAX_DURATION_MS}]`, timeoutMs);
       }
       const state = this.topicState(topic);
       this.inbox ??= this.addSubscription(
@@ -701,43 +707,6 @@ function queueStats(q: Queue, subscription: number | undefined): QueueStats {
   };
 }
 
-/** Publish options after the hand-written checks; one scratch instance per bus, reused. */
-class PublishFields {
-  qos: Qos = 0;
-  ttlMs = 0;
-  headers: Readonly<Record<string, string>> = NO_HEADERS;
-  retain = false;
-}
-
-const DEFAULT_PUBLISH: Readonly<PublishFields> = Object.freeze(new PublishFields());
-
-/** Checks publish options by hand (zod never runs per message) into `into`. */
-function readPublishOptions(options: PublishOptions, into: PublishFields): PublishFields {
-  if (typeof options !== 'object' || options === null)
-    badPublishOption('publish options must be an object', options);
-  const { qos, ttlMs, headers, retain } = options;
-  if (qos !== undefined && qos !== 0 && qos !== 1) badPublishOption('qos must be 0 or 1', qos);
-  if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS))
-    badPublishOption(`ttlMs must be an integer in [1, ${MAX_DURATION_MS}]`, ttlMs);
-  if (headers !== undefined) {
-    if (typeof headers !== 'object' || headers === null)
-      badPublishOption('headers must be an object of strings', headers);
-    for (const key in headers)
-      if (typeof headers[key] !== 'string')
-        badPublishOption(
-          `headers must be an object of strings; '${key}' is not a string`,
-          headers[key]
-        );
-  }
-  if (retain !== undefined && typeof retain !== 'boolean')
-    badPublishOption('retain must be a boolean', retain);
-  into.qos = qos ?? 0;
-  into.ttlMs = ttlMs ?? 0;
-  into.headers = headers ?? NO_HEADERS;
-  into.retain = retain === true;
-  return into;
-}
-
 /**
  * Enqueues a QoS 1 publish: each QoS 1 queue needs its own envelope (ack state is per queue);
  * QoS 0 queues and the direct log share one QoS 0 copy.
@@ -812,13 +781,6 @@ function channelKey(pattern: string, name: string): string {
 
 function closedError(what: string): RingbusError {
   return new RingbusError(ErrorCode.CLOSED, `${what}() on a closed bus; create a new Bus`);
-}
-
-function badPublishOption(problem: string, got: unknown): never {
-  throw new RingbusError(
-    ErrorCode.INVALID_OPTIONS,
-    `${problem} (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`
-  );
 }
 
 function randomId(): string {
