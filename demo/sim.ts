@@ -11,7 +11,7 @@
  * The bus runs with `dispatch: 'manual'`: nothing is delivered until the loop calls
  * `bus.flush()`, once per tick, so every tick sees the same order of events.
  *
- * Usage: `node dist/demo/sim.js [--seconds N]` (or `RINGBUS_DEMO_SECONDS=N`); default 15 s.
+ * Usage: `node dist/demo/sim.js [--seconds N]` (or `RINGBUS_DEMO_SECONDS=N`); default 10 s.
  */
 import {
   Bus,
@@ -370,7 +370,7 @@ function printSummary(
 function parseSeconds(): number {
   const at = process.argv.indexOf('--seconds');
   const raw = at >= 0 ? process.argv[at + 1] : process.env.RINGBUS_DEMO_SECONDS;
-  if (raw === undefined || raw === '') return 15;
+  if (raw === undefined || raw === '') return 10;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0) {
     console.error(`--seconds must be a positive number (got ${raw})`);
