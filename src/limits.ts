@@ -35,3 +35,7 @@ export const DEFAULT_MAX_TOPICS = 10_000;
 export const MAX_TOPICS = 1_000_000;
 /** Microtask drains that may chain (handlers publishing) before the next drain yields to a macrotask. */
 export const MAX_CHAINED_DRAINS = 64;
+/** Default `maxFrameBytes`: the largest frame body a link accepts or sends (1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+/** Largest `maxFrameBytes` accepted: the largest length a 5-byte varint can carry (2^32 − 1). */
+export const MAX_FRAME_BYTES = 0xffff_ffff;
