@@ -106,18 +106,7 @@ describe('Bus.request / Message.respond', () => {
     assert.ok(isCode(ErrorCode.TIMEOUT)(outcome));
   });
 
-  it('ignores a reply that comes after the timeout', async (t) => {
-    const bus = manualBus(t);
-    const held: Message[] = [];
-    bus.subscribe('slow', (m) => void held.push(m));
-    const p = bus.request('slow', 1, { timeoutMs: 10 });
-    bus.flush();
-    await assert.rejects(within(p, 3000), isCode(ErrorCode.TIMEOUT));
-    held[0].respond('too late');
-    assert.doesNotThrow(() => bus.flush());
-  });
-
-  it('respond() returns false once nobody waits for the reply (the request timed out)', async (t) => {
+  it('ignores a reply that comes after the timeout: respond() returns false', async (t) => {
     const bus = manualBus(t);
     const held: Message[] = [];
     bus.subscribe('slow', (m) => void held.push(m));
@@ -126,6 +115,7 @@ describe('Bus.request / Message.respond', () => {
     await assert.rejects(within(p, 3000), isCode(ErrorCode.TIMEOUT));
     // documented on Message.respond: "false when ... nobody waits for the reply any more"
     assert.equal(held[0].respond('too late'), false);
+    assert.doesNotThrow(() => bus.flush());
   });
 
   it('respond() returns false on a message that is not a request', (t) => {
