@@ -1,7 +1,9 @@
 /**
- * The Node entry of ringbus (`import { Bus } from 'ringbus'` on Node). Today it is the core;
- * the Node-only adapters (TCP, Unix sockets, worker threads) register here as they land.
+ * The Node entry of ringbus (`import { Bus } from 'ringbus'` on Node): the core, plus the TCP and
+ * Unix socket transports registered in the tsyringe container by URL scheme.
  *
  * @packageDocumentation
  */
 export * from '../src/index.js';
+export { LOGGER_TOKEN, registerLogger, registerTransport, transportToken } from './container.js';
+export { socketAdapter } from './socket.js';

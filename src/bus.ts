@@ -11,11 +11,13 @@ import {
   PLAIN,
   PublishMeta,
   type ReplyTarget,
-  ReliableMessage
+  ReliableMessage,
+  type Upstream
 } from './message.js';
 import { type BusStats, type QueueStats, renderMetrics } from './metrics.js';
 import {
   type BusOptions,
+  type Overflow,
   type PublishOptions,
   type Qos,
   type RequestOptions,
@@ -38,6 +40,12 @@ import {
   readPublishOptions
 } from './publish-options.js';
 import { type Handler, Subscription } from './subscription.js';
+import type { InboundFrame } from './frames/envelope.js';
+import type { InterestWatcher } from './link/session.js';
+import type { ConnectOptions, ListenOptions } from './link/options.js';
+import type { Link } from './link/link.js';
+import type { Listener } from './link/listener.js';
+import { connectLink, listenOn } from './link/open.js';
 import { Topic, TopicState } from './topic.js';
 import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
 
@@ -67,6 +75,14 @@ export interface DeadLetterEvent {
   deadLetterTopic: string;
 }
 
+/** Payload of the 'link-down' event. */
+export interface LinkDownEvent {
+  /** The link; its `state` says whether it will reconnect ('down') or not ('closed'). */
+  link: Link;
+  /** Why, when it was not a clean goodbye or a local close. */
+  error: RingbusError | undefined;
+}
+
 /** Lifecycle events of a bus (eventemitter3). */
 export interface BusEvents {
   /** A message was discarded without delivery (overflow, TTL, emptied). Counted even without listeners. */
@@ -79,6 +95,10 @@ export interface BusEvents {
    * listen to it, or the failure is only counted (and logged at `warn`).
    */
   error: (error: RingbusError) => void;
+  /** A link finished its handshake (again, after a reconnect). */
+  'link-up': (link: Link) => void;
+  /** A link lost its connection (or was closed). */
+  'link-down': (event: LinkDownEvent) => void;
 }
 
 interface PendingRequest {
@@ -137,6 +157,14 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   };
   private published = 0;
   private readonly scratch = new PublishFields();
+  /** Sessions told about interest changes, to advertise them to their peers. */
+  private readonly watchers = new Set<InterestWatcher>();
+  /** Interest queues of links: each is indexed under every pattern its peer wants. */
+  private readonly interestQueues = new Map<Queue, Set<string>>();
+  /** @internal open links and listeners, for stats and close() */
+  readonly links = new Set<Link>();
+  /** @internal */
+  readonly openListeners = new Set<Listener>();
   private handlerErrors = 0;
 
   /**
@@ -232,7 +260,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const meta =
       o.headers === NO_HEADERS && o.ttlMs === 0 && reply === undefined
         ? PLAIN
-        : new PublishMeta(o.headers, o.ttlMs === 0 ? 0 : now + o.ttlMs, reply);
+        : new PublishMeta(o.headers, o.ttlMs === 0 ? 0 : now + o.ttlMs, reply, undefined, 0, 0);
     if (o.qos === 1) {
       const msg = new ReliableMessage(state.name, payload, ++this.seq, 1, now, meta);
       if (o.retain) this.keepRetained(msg);
@@ -302,7 +330,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private addSubscription(
     pattern: string,
     handler: Handler | undefined,
-    options: unknown
+    options: unknown,
+    link?: Upstream
   ): Subscription {
     if (this.closed) throw closedError('subscribe');
     const tokens = parsePattern(pattern);
@@ -310,12 +339,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const opts = resolveSubscribeOptions(given, handler === undefined);
     let queue: Queue;
     if (opts.channel === undefined) {
-      queue = this.addQueue(pattern, tokens, opts);
-      if (handler !== undefined && isDirect(opts, tokens)) this.attachLog(queue);
+      queue = this.addQueue(pattern, tokens, opts, link);
+      if (handler !== undefined && link === undefined && isDirect(opts, tokens))
+        this.attachLog(queue);
     } else {
       const existing = this.channels.get(channelKey(pattern, opts.channel));
       if (existing === undefined) {
-        queue = this.addQueue(pattern, tokens, opts);
+        queue = this.addQueue(pattern, tokens, opts, undefined);
         this.channels.set(channelKey(pattern, opts.channel), queue);
       } else {
         checkChannelOptions(existing, given);
@@ -330,8 +360,10 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       opts.maxInFlight,
       opts.autoAck
     );
+    sub.link = link;
     this.subscriptions.set(sub.id, sub);
     queue.addConsumer(sub);
+    this.announce(queue);
     return sub;
   }
 
@@ -480,7 +512,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         inFlight: s.inFlight,
         pending: s.pending
       })),
-      retained: this.retained.size
+      retained: this.retained.size,
+      links: [...this.links].map((l) => l.stats())
     };
   }
 
@@ -498,6 +531,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.dispatcher.flush();
+    // Links first: their goodbyes go out before the queues they read from are gone.
+    const closing = [...this.openListeners, ...this.links].map((l) => l.close());
     for (const [replyTo, pending] of this.requests) {
       clearTimeout(pending.timer);
       this.requests.delete(replyTo);
@@ -509,7 +544,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     for (const q of this.channels.values()) this.retire(q);
     this.subscriptions.clear();
     this.channels.clear();
-    return Promise.resolve();
+    return Promise.all(closing).then(() => undefined);
   }
 
   /** @internal {@link QueueHost} */
@@ -581,7 +616,205 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   unsubscribe(sub: Subscription): void {
     if (!this.subscriptions.delete(sub.id)) return;
     if (sub.channel === undefined) this.retire(sub.queue);
-    else sub.queue.removeConsumer(sub);
+    else {
+      sub.queue.removeConsumer(sub);
+      this.announce(sub.queue);
+    }
+  }
+
+  /**
+   * Listens for links on `url`: `tcp://host:port` (`tcp4://`, `tcp6://`), `unix:///path`, or any
+   * scheme registered with the container. Port 0 picks a free port; the listener's `url` has it.
+   *
+   * @param url - where to listen
+   * @param options - auth, limits, raw mode, timeouts (docs/network.md)
+   * @throws {@link RingbusError} `ERR_UNSUPPORTED_SCHEME`, `ERR_INVALID_OPTIONS`, `ERR_CLOSED`, or
+   *   the transport's error (address in use, permission)
+   */
+  listen(url: string, options?: ListenOptions): Promise<Listener> {
+    if (this.closed) return Promise.reject(closedError('listen'));
+    return listenOn(this as Bus, url, options);
+  }
+
+  /**
+   * Connects to a bus that listens on `url`. Resolves once the handshake is done and both buses
+   * have registered each other's subscriptions; the link then reconnects by itself until closed.
+   *
+   * @param url - the listener's URL
+   * @param options - token, reconnect, timeouts, raw mode (docs/network.md)
+   * @throws {@link RingbusError} `ERR_UNSUPPORTED_SCHEME`, `ERR_INVALID_OPTIONS`, `ERR_AUTH` (token
+   *   refused; no retry), `ERR_CONNECT` (unreachable or no handshake in time), `ERR_CLOSED`
+   */
+  connect(url: string, options?: ConnectOptions): Promise<Link> {
+    if (this.closed) return Promise.reject(closedError('connect'));
+    return connectLink(this as Bus, url, options);
+  }
+
+  /** @internal {@link SessionHost.watch} */
+  watch(watcher: InterestWatcher): void {
+    this.watchers.add(watcher);
+  }
+
+  /** @internal {@link SessionHost.unwatch} */
+  unwatch(watcher: InterestWatcher): void {
+    this.watchers.delete(watcher);
+  }
+
+  /** @internal {@link SessionHost.interest} */
+  interest(): { patterns: [string, Queue][]; queues: Queue[] } {
+    const patterns: [string, Queue][] = [];
+    const queues: Queue[] = [...this.channels.values()];
+    for (const sub of this.subscriptions.values()) {
+      const q = sub.queue;
+      if (sub.channel !== undefined || this.interestQueues.has(q)) continue;
+      if (q.qos === 0) patterns.push([q.pattern, q]);
+      else queues.push(q);
+    }
+    for (const [q, set] of this.interestQueues) for (const p of set) patterns.push([p, q]);
+    return { patterns, queues };
+  }
+
+  /** @internal {@link SessionHost.subscribeProxy} */
+  subscribeProxy(
+    pattern: string,
+    handler: Handler,
+    options: SubscribeOptions,
+    link: Upstream
+  ): Subscription {
+    if (this.closed) throw closedError('subscribe');
+    return this.addSubscription(pattern, handler, options, link);
+  }
+
+  /** @internal {@link SessionHost.openInterestQueue} */
+  openInterestQueue(
+    link: Upstream,
+    size: number,
+    overflow: Overflow,
+    handler: Handler
+  ): Subscription {
+    const opts = resolveSubscribeOptions({ queueSize: size, overflow }, false);
+    const queue = new Queue(this, '(link)', [], opts);
+    queue.owner = link;
+    this.interestQueues.set(queue, new Set());
+    const sub = new Subscription(this, ++this.subscriptionSeq, queue, handler, 1, true);
+    sub.link = link;
+    this.subscriptions.set(sub.id, sub);
+    queue.addConsumer(sub);
+    return sub;
+  }
+
+  /** @internal {@link SessionHost.addInterest} */
+  addInterest(queue: Queue, pattern: string): void {
+    const set = this.interestQueues.get(queue);
+    if (set === undefined || set.has(pattern)) return;
+    set.add(pattern);
+    this.index.add(parsePattern(pattern), queue);
+    this.gen++;
+    for (const w of this.watchers) w.patternAdded(pattern, queue);
+  }
+
+  /** @internal {@link SessionHost.removeInterest} */
+  removeInterest(queue: Queue, pattern: string): void {
+    const set = this.interestQueues.get(queue);
+    if (set === undefined || !set.delete(pattern)) return;
+    this.index.remove(parsePattern(pattern), queue);
+    this.gen++;
+    for (const w of this.watchers) w.patternRemoved(pattern, queue);
+  }
+
+  /** @internal {@link SessionHost.publishRemote} */
+  publishRemote(frame: InboundFrame, origin: Upstream, toAll: boolean, retain: boolean): number {
+    if (this.closed) throw closedError('publish');
+    const state = this.topicState(frame.topic);
+    if (state.gen !== this.gen) this.route(state);
+    if (toAll && state.blocking) checkRoom(state);
+    state.published++;
+    this.published++;
+    const now = clockNow();
+    const reply: ReplyTarget | undefined =
+      frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
+    const meta = new PublishMeta(
+      frame.headers,
+      frame.ttlMs === 0 ? 0 : now + frame.ttlMs,
+      reply,
+      origin,
+      frame.hops + 1,
+      0
+    );
+    const id = toAll ? ++this.seq : frame.id;
+    const qos = toAll ? frame.qos : 0;
+    const msg =
+      qos === 1
+        ? new ReliableMessage(state.name, frame.payload, id, frame.attempt, now, meta)
+        : new Message(state.name, frame.payload, id, frame.attempt, now, meta);
+    if (retain) this.keepRetained(msg);
+    let entered = 0;
+    let claimed = false;
+    let shared: Message | undefined;
+    for (const q of state.targets) {
+      if (q.owner === origin) continue;
+      if (!toAll && (q.qos !== 0 || q.channel !== undefined)) continue;
+      let m: Message = msg;
+      if (qos === 1) {
+        if (q.qos === 1) m = claimed ? msg.copy(msg.attempt, 1) : msg;
+        else m = shared ??= msg.copy(msg.attempt, 0);
+        if (q.qos === 1) claimed = true;
+      }
+      if (q.push(m)) entered++;
+    }
+    const log = state.log;
+    if (log !== undefined) {
+      log.append(qos === 1 ? (shared ?? msg.copy(msg.attempt, 0)) : msg);
+      entered += log.readers.length;
+    }
+    return entered;
+  }
+
+  /** @internal {@link SessionHost.deliverRemote} */
+  deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean {
+    if (queue.closed || queue.isBlockedFor(frame.topic)) return false;
+    const now = clockNow();
+    const reply: ReplyTarget | undefined =
+      frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
+    const meta = new PublishMeta(
+      frame.headers,
+      frame.ttlMs === 0 ? 0 : now + frame.ttlMs,
+      reply,
+      origin,
+      frame.hops + 1,
+      frame.tag
+    );
+    const msg =
+      frame.tag !== 0
+        ? new ReliableMessage(frame.topic, frame.payload, frame.id, frame.attempt, now, meta)
+        : new Message(frame.topic, frame.payload, frame.id, frame.attempt, now, meta);
+    queue.push(msg);
+    return true;
+  }
+
+  /** @internal {@link SessionHost.reportError} */
+  reportError(error: RingbusError): void {
+    this.logger.warn({ err: error }, 'ringbus: link error');
+    this.emitSafe('error', error);
+  }
+
+  /** @internal a link changed state */
+  linkEvent(event: 'link-up', link: Link): void;
+  linkEvent(event: 'link-down', link: Link, error: RingbusError | undefined): void;
+  linkEvent(event: 'link-up' | 'link-down', link: Link, error?: RingbusError): void {
+    if (event === 'link-up') this.emitSafe('link-up', link);
+    else this.emitSafe('link-down', { link, error });
+  }
+
+  /** Tells the links about a queue that appeared, changed consumers or went away. */
+  private announce(queue: Queue): void {
+    if (this.watchers.size === 0 || this.interestQueues.has(queue)) return;
+    const interestOnly = queue.channel === undefined && queue.qos === 0;
+    for (const w of this.watchers) {
+      if (!interestOnly) w.queueChanged(queue);
+      else if (queue.closed) w.patternRemoved(queue.pattern, queue);
+      else if (queue.consumers.length === 1) w.patternAdded(queue.pattern, queue);
+    }
   }
 
   private topicState(name: string): TopicState {
@@ -605,15 +838,24 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   private route(state: TopicState): void {
-    const targets = this.index.match(state.tokens, []).filter((q) => q.log === undefined);
+    // A link's interest queue is indexed under several patterns: enter it once.
+    const targets = [...new Set(this.index.match(state.tokens, []))].filter(
+      (q) => q.log === undefined
+    );
     state.targets = targets;
     state.log = this.logs.get(state.name);
     state.blocking = targets.some((q) => q.overflow === 'block');
     state.gen = this.gen;
   }
 
-  private addQueue(pattern: string, tokens: string[], opts: ResolvedSubscribeOptions): Queue {
+  private addQueue(
+    pattern: string,
+    tokens: string[],
+    opts: ResolvedSubscribeOptions,
+    owner: Upstream | undefined
+  ): Queue {
     const queue = new Queue(this, pattern, tokens, opts);
+    queue.owner = owner;
     const now = clockNow();
     for (const [topic, msg] of this.retained) {
       if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
@@ -647,7 +889,10 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** Removes a queue from routing, folds its counters into the totals and destroys it. */
   private retire(queue: Queue): void {
     if (queue.closed) return;
-    this.index.remove(queue.tokens, queue);
+    const patterns = this.interestQueues.get(queue);
+    if (patterns === undefined) this.index.remove(queue.tokens, queue);
+    else for (const pattern of patterns) this.removeInterest(queue, pattern);
+    this.interestQueues.delete(queue);
     this.gen++;
     const r = this.retiredTotals;
     r.delivered += queue.delivered;
@@ -666,6 +911,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       if (log.readers.length === 0) this.logs.delete(log.topic);
     }
     queue.destroy();
+    if (patterns === undefined) this.announce(queue);
   }
 
   private deleteChannel(queue: Queue): void {

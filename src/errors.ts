@@ -24,6 +24,14 @@ export const ErrorCode = {
   AUTH: 'ERR_AUTH',
   /** A link's token does not allow that publish or subscription (links). */
   FORBIDDEN: 'ERR_FORBIDDEN',
+  /** A payload cannot cross a link: not bytes, a string or JSON, and no codec handles it. */
+  PAYLOAD: 'ERR_PAYLOAD',
+  /** The link went down before the peer confirmed (a remote publish may or may not have landed). */
+  LINK_DOWN: 'ERR_LINK_DOWN',
+  /** A link limit was reached: connections, subscriptions per link. */
+  LIMIT: 'ERR_LIMIT',
+  /** A link could not be established: the peer is unreachable or did not complete the handshake. */
+  CONNECT: 'ERR_CONNECT',
   /** No adapter handles the URL's scheme. */
   UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME'
 } as const;

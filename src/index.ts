@@ -1,9 +1,33 @@
-export { Bus, type BusEvents, type DeadLetterEvent, type DropEvent } from './bus.js';
+export {
+  Bus,
+  type BusEvents,
+  type DeadLetterEvent,
+  type DropEvent,
+  type LinkDownEvent
+} from './bus.js';
 export { ChannelControl } from './channel.js';
 export { ErrorCode, RingbusError } from './errors.js';
 /** Defaults and hard ceilings of every option (also listed in docs/operations.md). */
 export * as limits from './limits.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
+export type { PayloadCodec } from './frames/envelope.js';
+export { Link, type LinkState } from './link/link.js';
+export { Listener } from './link/listener.js';
+export type {
+  ConnectOptions,
+  LinkOptions,
+  LinkStats,
+  ListenOptions,
+  RawOptions
+} from './link/options.js';
+export type { TokenPermissions } from './link/permissions.js';
+export type {
+  Connection,
+  ConnectionHandlers,
+  TransportAdapter,
+  TransportOptions,
+  TransportServer
+} from './link/transport.js';
 export { Message } from './message.js';
 export type {
   BusStats,

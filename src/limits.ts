@@ -39,3 +39,23 @@ export const MAX_CHAINED_DRAINS = 64;
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 /** Largest `maxFrameBytes` accepted: the largest length a 5-byte varint can carry (2^32 − 1). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
+/** Default interval of link keepalive pings; a peer silent for two intervals is dropped. */
+export const DEFAULT_KEEPALIVE_MS = 10_000;
+/** Default time a new connection has to complete its handshake. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+/** Default time `connect()` waits for the transport and the handshake. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** Default time a peer may leave written bytes unread before its connection is dropped. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+/** Default bound of a link's send queue (messages for the peer's QoS 0 interest). */
+export const DEFAULT_SEND_QUEUE_SIZE = 8192;
+/** Default number of links a message may cross (loops in meshes end here). */
+export const DEFAULT_HOP_LIMIT = 8;
+/** Default number of links a listener accepts at once. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** Default number of subscriptions one link may hold. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK = 10_000;
+/** Default first reconnect delay; it doubles per failed attempt (full jitter). */
+export const DEFAULT_RECONNECT_INITIAL_MS = 100;
+/** Default ceiling of the reconnect delay. */
+export const DEFAULT_RECONNECT_MAX_MS = 10_000;

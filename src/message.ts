@@ -42,8 +42,18 @@ export interface ReplyTarget {
 }
 
 /**
- * What most publishes share: headers, expiry and reply target. Plain publishes all use
- * {@link PLAIN}, so the envelope allocated per publish stays small.
+ * The link a message arrived through: it is never sent back there, and a QoS 1 delivery it made
+ * is acked back to it once settled here. @internal
+ */
+export interface Upstream {
+  /** The peer's delivery `tag` was acked (or dead-lettered) here. */
+  settled(tag: number): void;
+}
+
+/**
+ * What most publishes share: headers, expiry and reply target; for a message that came over a
+ * link, where from. Plain publishes all use {@link PLAIN}, so the envelope allocated per publish
+ * stays small.
  *
  * @internal
  */
@@ -52,15 +62,27 @@ export class PublishMeta {
   /** Bus clock ms (see clock.ts) after which the message is dropped at dequeue; 0 = never. */
   readonly expiresAt: number;
   readonly reply: ReplyTarget | undefined;
+  /** The link it arrived through (never sent back there), or undefined when published here. */
+  readonly origin: Upstream | undefined;
+  /** Links crossed so far. */
+  readonly hops: number;
+  /** The origin's delivery tag of a QoS 1 message (0: nothing to ack upstream). */
+  readonly tag: number;
 
   constructor(
     headers: Readonly<Record<string, string>>,
     expiresAt: number,
-    reply: ReplyTarget | undefined
+    reply: ReplyTarget | undefined,
+    origin: Upstream | undefined = undefined,
+    hops = 0,
+    tag = 0
   ) {
     this.headers = headers;
     this.expiresAt = expiresAt;
     this.reply = reply;
+    this.origin = origin;
+    this.hops = hops;
+    this.tag = tag;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { LinkStats } from './link/options.js';
 import type { Qos } from './options.js';
 
 /** Dropped messages by reason. */
@@ -114,6 +115,8 @@ export interface BusStats {
   subscriptions: SubscriptionStats[];
   /** Retained messages held. */
   retained: number;
+  /** Links made by `connect()` and accepted by listeners. */
+  links: LinkStats[];
 }
 
 interface Family {
@@ -192,7 +195,8 @@ export function renderMetrics(stats: BusStats): string {
       queues.map((q) => [queueLabels(q), q.consumers])
     ),
     gauge('ringbus_subscriptions', 'Live subscriptions.', [['', stats.subscriptions.length]]),
-    gauge('ringbus_retained_messages', 'Retained messages held.', [['', stats.retained]])
+    gauge('ringbus_retained_messages', 'Retained messages held.', [['', stats.retained]]),
+    ...linkFamilies(stats.links)
   ];
   let out = '';
   for (const f of families) {
@@ -201,6 +205,63 @@ export function renderMetrics(stats: BusStats): string {
     for (const [l, v] of f.samples) out += `${f.name}${l} ${v}\n`;
   }
   return out;
+}
+
+function linkFamilies(links: readonly LinkStats[]): Family[] {
+  const per = (f: (l: LinkStats) => number): [string, number][] =>
+    links.map((l) => [labels({ link: l.url, direction: l.direction }), f(l)]);
+  return [
+    gauge(
+      'ringbus_link_up',
+      '1 while a link is up, 0 otherwise.',
+      per((l) => (l.state === 'up' ? 1 : 0))
+    ),
+    counter(
+      'ringbus_link_messages_in_total',
+      'Messages received over a link.',
+      per((l) => l.messagesIn)
+    ),
+    counter(
+      'ringbus_link_messages_out_total',
+      'Messages sent over a link.',
+      per((l) => l.messagesOut)
+    ),
+    counter(
+      'ringbus_link_bytes_in_total',
+      'Bytes received over a link.',
+      per((l) => l.bytesIn)
+    ),
+    counter(
+      'ringbus_link_bytes_out_total',
+      'Bytes sent over a link.',
+      per((l) => l.bytesOut)
+    ),
+    counter(
+      'ringbus_link_dropped_total',
+      'Messages a link send queue dropped because the peer was slow.',
+      per((l) => l.dropped)
+    ),
+    counter(
+      'ringbus_link_refused_total',
+      'Messages refused or not forwardable (hop limit, permissions, encoding).',
+      per((l) => l.refused)
+    ),
+    counter(
+      'ringbus_link_reconnects_total',
+      'Reconnects of a link.',
+      per((l) => l.reconnects)
+    ),
+    gauge(
+      'ringbus_link_queued',
+      'Messages waiting in a link send queue.',
+      per((l) => l.queued)
+    ),
+    gauge(
+      'ringbus_link_in_flight',
+      'QoS 1 deliveries over a link awaiting the ack.',
+      per((l) => l.inFlight)
+    )
+  ];
 }
 
 function counter(name: string, help: string, samples: [string, number][]): Family {

@@ -13,6 +13,7 @@ import {
   MAX_TOPICS,
   MIN_ACK_TIMEOUT_MS
 } from './limits.js';
+import { environment } from './link/transport.js';
 import { LOG_LEVELS, type Logger, silentLogger } from './logger.js';
 
 /** What a full queue does with one more message. */
@@ -202,7 +203,7 @@ export function parseBusOptions(input: unknown, randomId: () => string): Resolve
   return Object.freeze({
     id: o.id ?? randomId(),
     dispatch: o.dispatch ?? 'microtask',
-    logger: o.logger ?? silentLogger,
+    logger: o.logger ?? environment.logger() ?? silentLogger,
     maxTopics: o.maxTopics ?? DEFAULT_MAX_TOPICS
   });
 }

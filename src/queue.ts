@@ -1,6 +1,12 @@
 import { clockNow } from './clock.js';
 import { ErrorCode, RingbusError } from './errors.js';
-import { type Message, type MessageOwner, MessageState, type ReliableMessage } from './message.js';
+import {
+  type Message,
+  type MessageOwner,
+  MessageState,
+  type ReliableMessage,
+  type Upstream
+} from './message.js';
 import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
 import { InFlight } from './qos.js';
 import { Ring } from './ring.js';
@@ -58,6 +64,10 @@ export class Queue implements MessageOwner, LogReader {
   /** Messages ever shifted from `ring`: turns a conflation sequence number into a ring offset. */
   private shifted: number;
   consumers: Subscription[];
+  /** The link this queue serves alone (its interest queue, or a proxy's private queue): messages from there never enter. */
+  owner: Upstream | undefined;
+  /** A remote-origin message waits for a consumer other than its origin's proxy: no self-wake. */
+  private parked: boolean;
   /** The only consumer when it is a private QoS 0 push subscription: the drain fast path. */
   private single: Subscription | undefined;
   /**
@@ -120,6 +130,8 @@ export class Queue implements MessageOwner, LogReader {
     this.onTimerBound = () => this.onAckTimeout();
     this.shifted = 0;
     this.consumers = [];
+    this.owner = undefined;
+    this.parked = false;
     this.single = undefined;
     this.log = undefined;
     this.cursor = 0;
@@ -248,6 +260,7 @@ export class Queue implements MessageOwner, LogReader {
     this.scheduled = false;
     if (this.paused || this.closed) return;
     this.draining = true;
+    this.parked = false;
     const single = this.single;
     if (single !== undefined) {
       if (!single.paused) this.drainSingle(single);
@@ -262,7 +275,7 @@ export class Queue implements MessageOwner, LogReader {
     this.ringEnd = this.shifted;
     this.retryBudget = 0;
     this.draining = false;
-    if (stopped && !this.paused) this.wake();
+    if (stopped && !this.paused && !this.parked) this.wake();
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
 
@@ -318,7 +331,18 @@ export class Queue implements MessageOwner, LogReader {
       if (consumer === undefined) break;
       const msg = this.takeLive(true);
       if (msg === undefined) break;
-      this.deliver(consumer, msg);
+      // Never back to the link it came from: another consumer, or it waits for one.
+      const origin = consumer.link === undefined ? undefined : msg.meta.origin;
+      if (origin !== undefined && origin === consumer.link) {
+        const other = this.nextReady(origin);
+        if (other === undefined) {
+          if (this.retry.isFull) this.retry.grow();
+          this.retry.push(msg);
+          this.parked = true;
+          break;
+        }
+        this.deliver(other, msg);
+      } else this.deliver(consumer, msg);
     }
     for (const c of this.consumers) if (!c.isPush) c.completePull();
   }
@@ -381,14 +405,14 @@ export class Queue implements MessageOwner, LogReader {
     );
   }
 
-  /** Round-robin among ready consumers. */
-  private nextReady(): Subscription | undefined {
+  /** Round-robin among ready consumers (other than the proxies of link `except`). */
+  private nextReady(except?: Upstream): Subscription | undefined {
     const cs = this.consumers;
     const n = cs.length;
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n;
       const c = cs[i];
-      if (this.isReady(c)) {
+      if (this.isReady(c) && (except === undefined || c.link !== except)) {
         this.rr = i + 1;
         return c;
       }
@@ -428,6 +452,7 @@ export class Queue implements MessageOwner, LogReader {
     if (this.closed) return this.gone(msg);
     this.release(msg);
     this.acked++;
+    settleUpstream(msg);
     return true;
   }
 
@@ -453,6 +478,7 @@ export class Queue implements MessageOwner, LogReader {
   private retryOrDeadLetter(msg: Message, delayMs: number): void {
     if (msg.attempt >= this.maxAttempts) {
       this.deadLetters++;
+      settleUpstream(msg);
       this.host.deadLettered(this, msg, 'max-attempts');
       return;
     }
@@ -497,6 +523,7 @@ export class Queue implements MessageOwner, LogReader {
   private overflowed(msg: Message): void {
     if (msg.qos === 1) {
       this.deadLetters++;
+      settleUpstream(msg);
       this.host.deadLettered(this, msg, 'overflow');
     } else this.drop(msg, 'overflow');
   }
@@ -571,6 +598,12 @@ export class Queue implements MessageOwner, LogReader {
   describe(): string {
     return this.channel === undefined ? this.pattern : `${this.pattern}#${this.channel}`;
   }
+}
+
+/** A message from a link is consumed here (acked or dead-lettered): the sender may forget it. */
+function settleUpstream(msg: Message): void {
+  const meta = msg.meta;
+  if (meta.tag !== 0) meta.origin!.settled(meta.tag);
 }
 
 /** Lets Node exit while only ack timers are pending; browsers have no unref. */

@@ -1,6 +1,6 @@
 import { ErrorCode, RingbusError } from './errors.js';
 import { MAX_DURATION_MS, MAX_QUEUE_SIZE } from './limits.js';
-import { type Message, MessageState, type ReliableMessage } from './message.js';
+import { type Message, MessageState, type ReliableMessage, type Upstream } from './message.js';
 import type { PullOptions, Qos } from './options.js';
 import type { Queue } from './queue.js';
 
@@ -56,6 +56,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   private readonly handler: Handler | undefined;
   private readonly host: SubscriptionHost;
   private waiters: PullWaiter[];
+  /** @internal the link a proxy subscription forwards to (it stands for a remote subscriber) */
+  link: Upstream | undefined;
   /** @internal */
   paused: boolean;
   /** True once unsubscribed (or the bus closed). */
@@ -86,6 +88,7 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
     this.handler = handler;
     this.host = host;
     this.waiters = [];
+    this.link = undefined;
     this.paused = false;
     this.closed = false;
     this.inFlight = 0;

@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { type DependencyContainer, container } from 'tsyringe';
+import type { Logger } from '../src/logger.js';
+import type { TransportAdapter } from '../src/link/transport.js';
+import { environment } from '../src/link/transport.js';
+import { socketAdapter } from './socket.js';
+
+/** Container token of the adapter for a URL scheme: `ringbus:transport:<scheme>`. */
+export function transportToken(scheme: string): string {
+  return `ringbus:transport:${scheme}`;
+}
+
+/** Container token of the default logger of new buses (a pino-compatible logger). */
+export const LOGGER_TOKEN = 'ringbus:logger';
+
+/**
+ * Registers `adapter` for `scheme` (without the colon) in `target`, by default tsyringe's root
+ * container: `bus.listen()` and `bus.connect()` then accept `scheme://` URLs.
+ *
+ * @example
+ * ```ts
+ * registerTransport('mem', myAdapter);
+ * await bus.connect('mem://peer');
+ * ```
+ */
+export function registerTransport(
+  scheme: string,
+  adapter: TransportAdapter,
+  target: DependencyContainer = container
+): void {
+  target.register<TransportAdapter>(transportToken(scheme), { useValue: adapter });
+}
+
+/** Registers the logger new buses use when their options give none. */
+export function registerLogger(logger: Logger, target: DependencyContainer = container): void {
+  target.register<Logger>(LOGGER_TOKEN, { useValue: logger });
+}
+
+for (const scheme of ['tcp', 'tcp4', 'tcp6', 'unix']) {
+  if (!container.isRegistered(transportToken(scheme))) registerTransport(scheme, socketAdapter);
+}
+
+// The core asks the container; it never imports tsyringe itself (it must run in browsers).
+environment.transports = (scheme) => {
+  const token = transportToken(scheme);
+  return container.isRegistered(token, true)
+    ? container.resolve<TransportAdapter>(token)
+    : undefined;
+};
+environment.logger = () =>
+  container.isRegistered(LOGGER_TOKEN, true) ? container.resolve<Logger>(LOGGER_TOKEN) : undefined;

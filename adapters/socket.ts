@@ -1,0 +1,141 @@
+import { existsSync, unlinkSync } from 'node:fs';
+import { type Server, type Socket, connect as netConnect, createServer } from 'node:net';
+import { ErrorCode, RingbusError } from '../src/errors.js';
+import type {
+  Connection,
+  ConnectionHandlers,
+  TransportAdapter,
+  TransportOptions,
+  TransportServer
+} from '../src/link/transport.js';
+
+/**
+ * TCP (`tcp://`, `tcp4://`, `tcp6://`) and Unix socket (`unix:///path`) links over `node:net`.
+ */
+export const socketAdapter: TransportAdapter = {
+  async listen(url, options, accept) {
+    const where = endpoint(url);
+    if (where.path !== undefined) await clearStaleSocket(where.path);
+    const server = createServer((socket) => accept(wrap(socket, options)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(transportError('listen on', url, err)));
+      if (where.path !== undefined) server.listen(where.path, resolve);
+      else server.listen({ host: where.host, port: where.port }, resolve);
+    });
+    server.on('error', () => undefined); // after listening, errors surface per connection
+    return serverHandle(server, url);
+  },
+
+  connect(url, options) {
+    const where = endpoint(url);
+    return new Promise<Connection>((resolve, reject) => {
+      const socket =
+        where.path !== undefined
+          ? netConnect({ path: where.path })
+          : netConnect({ host: where.host, port: where.port, family: where.family });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new RingbusError(
+            ErrorCode.CONNECT,
+            `no connection to ${url.href} within ${options.timeoutMs} ms`
+          )
+        );
+      }, options.timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(wrap(socket, options));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(transportError('connect to', url, err));
+      });
+    });
+  }
+};
+
+interface Endpoint {
+  host: string;
+  port: number;
+  family: 0 | 4 | 6;
+  path: string | undefined;
+}
+
+function endpoint(url: URL): Endpoint {
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'unix') {
+    const path = decodeURIComponent(url.pathname);
+    if (url.host !== '' || path === '' || path === '/')
+      throw invalid(url, 'a Unix socket URL is unix:///absolute/path.sock');
+    return { host: '', port: 0, family: 0, path };
+  }
+  const port = url.port === '' ? NaN : Number(url.port);
+  if (!Number.isInteger(port) || url.hostname === '')
+    throw invalid(
+      url,
+      'a TCP URL needs a host and a port, such as tcp://127.0.0.1:4222 (port 0: any free port)'
+    );
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port, family: scheme === 'tcp4' ? 4 : scheme === 'tcp6' ? 6 : 0, path: undefined };
+}
+
+function wrap(socket: Socket, options: TransportOptions): Connection {
+  socket.setNoDelay(options.noDelay);
+  const remote =
+    socket.remoteAddress === undefined
+      ? 'unix'
+      : `${socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+  return {
+    remote,
+    setHandlers(h: ConnectionHandlers) {
+      socket.on('data', (chunk: Buffer) => h.data(chunk));
+      socket.on('drain', () => h.drain());
+      socket.on('error', () => undefined); // 'close' follows; the session reports why
+      socket.once('close', () => h.close());
+    },
+    write: (bytes) => socket.write(bytes),
+    end: () => socket.end(),
+    destroy: () => socket.destroy()
+  };
+}
+
+function serverHandle(server: Server, url: URL): TransportServer {
+  const address = server.address();
+  let real = url.href;
+  if (address !== null && typeof address === 'object') {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    real = `${url.protocol}//${host}:${address.port}`;
+  }
+  return {
+    url: real,
+    // close() removes a Unix socket file; a crash leaves it, which listen() handles.
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  };
+}
+
+/**
+ * A socket file left by a process that died is removed; one that still answers is in use.
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = netConnect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) unlinkSync(path);
+}
+
+function transportError(what: string, url: URL, err: Error): RingbusError {
+  return new RingbusError(ErrorCode.CONNECT, `could not ${what} ${url.href}: ${err.message}`, {
+    cause: err
+  });
+}
+
+function invalid(url: URL, why: string): RingbusError {
+  return new RingbusError(ErrorCode.INVALID_OPTIONS, `${why} (got ${url.href})`);
+}

@@ -1,0 +1,115 @@
+import { ErrorCode, RingbusError } from '../errors.js';
+import { FrameEncoder } from '../frames/frame-encoder.js';
+import type { Connection } from './transport.js';
+
+/** What a {@link FrameWriter} tells its session. @internal */
+export interface WriterHooks {
+  /** Last chance to add frames to this flush (coalesced acks). */
+  beforeFlush(): void;
+  /** The peer reads slower than we write: stop taking messages. */
+  pause(): void;
+  /** It caught up. */
+  resume(): void;
+  /** It read nothing for `writeTimeoutMs`: drop the connection. */
+  stalled(error: RingbusError): void;
+}
+
+/**
+ * The send side of a connection: frames are encoded into one buffer and written as one chunk per
+ * tick (or per `flushIntervalMs`), so a burst costs one syscall; a full socket pauses the
+ * session's queues until it drains. @internal
+ */
+export class FrameWriter {
+  encoder: FrameEncoder;
+  framesOut = 0;
+  bytesOut = 0;
+  private scheduled = false;
+  private backpressured = false;
+  private closed = false;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly flushBound = (): void => this.flush();
+
+  constructor(
+    private readonly conn: Connection,
+    maxFrameBytes: number,
+    private readonly flushIntervalMs: number,
+    private readonly writeTimeoutMs: number,
+    private readonly hooks: WriterHooks
+  ) {
+    this.encoder = new FrameEncoder(maxFrameBytes);
+  }
+
+  /** True while the peer is behind and the session's queues are paused. */
+  get isPaused(): boolean {
+    return this.backpressured;
+  }
+
+  /** Lowers the largest frame sent (the peer's limit), keeping what is encoded already. */
+  limit(maxFrameBytes: number): void {
+    if (maxFrameBytes === this.encoder.maxFrameBytes) return;
+    const pending = this.encoder.take();
+    this.encoder = new FrameEncoder(maxFrameBytes);
+    if (pending.length > 0) this.encoder.bytes(pending);
+  }
+
+  /** Counts a frame just encoded and makes sure a flush follows. */
+  wrote(): void {
+    this.framesOut++;
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    if (this.flushIntervalMs === 0) queueMicrotask(this.flushBound);
+    else setTimeout(this.flushBound, this.flushIntervalMs);
+  }
+
+  /** Writes everything encoded since the last flush as one chunk. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    this.hooks.beforeFlush();
+    if (this.encoder.size === 0) return;
+    const bytes = this.encoder.take();
+    this.bytesOut += bytes.length;
+    if (!this.conn.write(bytes) && !this.backpressured) {
+      this.backpressured = true;
+      this.hooks.pause();
+      this.stallTimer = setTimeout(
+        () =>
+          this.hooks.stalled(
+            new RingbusError(
+              ErrorCode.TIMEOUT,
+              `the peer read nothing for ${this.writeTimeoutMs} ms (writeTimeoutMs)`
+            )
+          ),
+        this.writeTimeoutMs
+      );
+    }
+  }
+
+  /** The connection drained: resume the session's queues. */
+  drained(): void {
+    if (!this.backpressured || this.closed) return;
+    this.backpressured = false;
+    clearTimeout(this.stallTimer);
+    this.hooks.resume();
+  }
+
+  /** Flushes what is left, ends the connection, and destroys it if the peer does not read that in time. */
+  end(): void {
+    if (this.closed) return;
+    this.flush();
+    this.stop();
+    this.conn.end();
+    const timer = setTimeout(() => this.conn.destroy(), this.writeTimeoutMs);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Stops timers; nothing more is written. */
+  stop(): void {
+    this.closed = true;
+    clearTimeout(this.stallTimer);
+  }
+}

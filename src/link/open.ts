@@ -1,0 +1,140 @@
+import { ErrorCode, RingbusError } from '../errors.js';
+import { writeControl } from '../frames/control.js';
+import { FrameEncoder } from '../frames/frame-encoder.js';
+import { FrameType } from '../frames/frame-type.js';
+import { parseWith } from '../options.js';
+import { Link, type LinkHost } from './link.js';
+import { Listener } from './listener.js';
+import {
+  type ConnectOptions,
+  type ListenOptions,
+  backoffOf,
+  connectOptionsSchema,
+  listenOptionsSchema,
+  maxConnectionsOf,
+  sessionSettings
+} from './options.js';
+import { type RawHost, RawSession } from './raw-session.js';
+import { type LinkSession, Session, type SessionHost, type SessionSettings } from './session.js';
+import { type Connection, type TransportAdapter, environment } from './transport.js';
+
+/** What opening links needs from the bus. @internal */
+export type OpenHost = LinkHost & SessionHost & RawHost & { readonly openListeners: Set<Listener> };
+
+/** `bus.listen(url, options)`. @internal */
+export async function listenOn(
+  bus: OpenHost,
+  url: string,
+  options: ListenOptions | undefined
+): Promise<Listener> {
+  const o = parseWith(listenOptionsSchema, options, 'listen options');
+  const { parsed, adapter } = resolve(url);
+  const settings = sessionSettings(o, true);
+  const maxConnections = maxConnectionsOf(o);
+  let listener: Listener | undefined = undefined;
+  const accept = (conn: Connection): void => {
+    if (listener === undefined || listener.isClosed) return conn.destroy();
+    if (listener.links.length >= maxConnections) return refuse(conn, maxConnections);
+    const link = new Link(
+      bus,
+      `${parsed.protocol}//${conn.remote}`,
+      'in',
+      o.raw !== undefined,
+      undefined,
+      undefined
+    );
+    listener.track(link);
+    const l = listener;
+    link.adopt(
+      openSession(bus, conn, settings, o.raw, false, {
+        up: (s) => link.sessionUp(s),
+        closed: (s, e) => {
+          link.sessionClosed(s, e);
+          l.forget(link);
+        }
+      })
+    );
+  };
+  const server = await adapter.listen(parsed, { noDelay: o.noDelay ?? true }, accept);
+  listener = new Listener(server, (l) => bus.openListeners.delete(l));
+  bus.openListeners.add(listener);
+  return listener;
+}
+
+/** `bus.connect(url, options)`. @internal */
+export async function connectLink(
+  bus: OpenHost,
+  url: string,
+  options: ConnectOptions | undefined
+): Promise<Link> {
+  const o = parseWith(connectOptionsSchema, options, 'connect options');
+  const { parsed, adapter } = resolve(url);
+  const settings = sessionSettings(o, false);
+  const transport = {
+    noDelay: o.noDelay ?? true,
+    timeoutMs: settings.handshakeTimeoutMs
+  };
+  const link = new Link(
+    bus,
+    url,
+    'out',
+    o.raw !== undefined,
+    async (l) => {
+      const conn = await adapter.connect(parsed, transport);
+      return openSession(bus, conn, settings, o.raw, true, {
+        up: (s) => l.sessionUp(s),
+        closed: (s, e) => l.sessionClosed(s, e)
+      });
+    },
+    backoffOf(o)
+  );
+  await link.start();
+  return link;
+}
+
+function openSession(
+  bus: OpenHost,
+  conn: Connection,
+  settings: SessionSettings,
+  raw: ListenOptions['raw'],
+  isClient: boolean,
+  events: ConstructorParameters<typeof Session>[4]
+): LinkSession {
+  return raw === undefined
+    ? new Session(bus, conn, settings, isClient, events)
+    : new RawSession(bus, conn, settings, raw, events);
+}
+
+function resolve(url: string): { parsed: URL; adapter: TransportAdapter } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RingbusError(
+      ErrorCode.INVALID_OPTIONS,
+      `url must be a URL such as tcp://127.0.0.1:4222 or unix:///tmp/bus.sock (got ${JSON.stringify(url)})`
+    );
+  }
+  const scheme = parsed.protocol.slice(0, -1);
+  const adapter = environment.transports(scheme);
+  if (adapter === undefined) {
+    throw new RingbusError(
+      ErrorCode.UNSUPPORTED_SCHEME,
+      `no adapter handles '${scheme}://' here; use tcp://, tcp4://, tcp6:// or unix:// on Node, or register an adapter for '${scheme}'`
+    );
+  }
+  return { parsed, adapter };
+}
+
+/** Tells a connection over the limit why, then closes it. */
+function refuse(conn: Connection, max: number): void {
+  const enc = new FrameEncoder();
+  writeControl(enc, FrameType.ERROR, {
+    code: ErrorCode.LIMIT,
+    message: `this listener accepts ${max} links at once (maxConnections)`,
+    fatal: true
+  });
+  conn.setHandlers({ data: () => undefined, drain: () => undefined, close: () => undefined });
+  conn.write(enc.take());
+  conn.end();
+}

@@ -1,0 +1,248 @@
+import * as z from 'zod';
+import type { PayloadCodec } from '../frames/envelope.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HOP_LIMIT,
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK,
+  DEFAULT_RECONNECT_INITIAL_MS,
+  DEFAULT_RECONNECT_MAX_MS,
+  DEFAULT_SEND_QUEUE_SIZE,
+  DEFAULT_WRITE_TIMEOUT_MS,
+  MAX_DURATION_MS,
+  MAX_FRAME_BYTES,
+  MAX_QUEUE_SIZE
+} from '../limits.js';
+import type { Overflow } from '../options.js';
+import { parsePattern, parseSubject } from '../subject.js';
+import { Permissions, type TokenPermissions } from './permissions.js';
+import type { SessionSettings } from './session.js';
+
+/** Options both ends of a link understand. */
+export interface LinkOptions {
+  /** Largest frame body accepted or sent. @defaultValue 1 MiB */
+  maxFrameBytes?: number;
+  /** Ping interval; a peer silent for two intervals is dropped. 0 disables. @defaultValue 10 000 */
+  keepaliveMs?: number;
+  /** Time a peer may leave written bytes unread before its connection is dropped. @defaultValue 30 000 */
+  writeTimeoutMs?: number;
+  /** Delay before encoded frames are written: 0 writes once per tick (lowest latency). @defaultValue 0 */
+  flushIntervalMs?: number;
+  /** Disable Nagle's algorithm (TCP). @defaultValue true */
+  noDelay?: boolean;
+  /** Bound of the send queue for the peer's QoS 0 interest, in messages. @defaultValue 8192 */
+  sendQueueSize?: number;
+  /** What a full send queue does (a slow peer): as a subscription's overflow. @defaultValue 'drop-oldest' */
+  overflow?: Overflow;
+  /** Links a message may cross; stops loops in meshes. @defaultValue 8 */
+  hopLimit?: number;
+  /** Encodes payloads that are not bytes or strings (both ends need the same). @defaultValue JSON */
+  codec?: PayloadCodec;
+}
+
+/**
+ * Raw mode (nanoQ compatible): plain varint-framed payloads, no handshake, no topics on the wire.
+ * Received frames are published on `topic`; messages matching `pattern` are sent.
+ */
+export interface RawOptions {
+  /** Publish every received frame (as a Uint8Array) on this topic. */
+  topic?: string;
+  /** Send the payload of every message matching this pattern as one frame. */
+  pattern?: string;
+}
+
+/** Options of `bus.connect(url, options)`. */
+export interface ConnectOptions extends LinkOptions {
+  /** Sent in the handshake; the listener checks it in constant time. */
+  token?: string;
+  /** Reconnect with exponential backoff and full jitter, or `false` to stay down. */
+  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number };
+  /** Time allowed for the transport connection and the handshake. @defaultValue 5000 */
+  connectTimeoutMs?: number;
+  /** Raw mode instead of the ringbus protocol. */
+  raw?: RawOptions;
+}
+
+/** Options of `bus.listen(url, options)`. */
+export interface ListenOptions extends LinkOptions {
+  /** Accepted tokens and what each may publish and subscribe to; without it, no token is needed. */
+  auth?: { tokens: Record<string, TokenPermissions> };
+  /** Links accepted at once; more are refused with `ERR_LIMIT`. @defaultValue 1024 */
+  maxConnections?: number;
+  /** Subscriptions one link may hold. @defaultValue 10 000 */
+  maxSubscriptionsPerLink?: number;
+  /** Time a new connection has to complete its handshake. @defaultValue 5000 */
+  handshakeTimeoutMs?: number;
+  /** Raw mode instead of the ringbus protocol. */
+  raw?: RawOptions;
+}
+
+/** One link in `bus.stats()`. */
+export interface LinkStats {
+  /** The URL connected to, or the peer address of an accepted link. */
+  url: string;
+  /** 'out' for `connect()`, 'in' for links a listener accepted. */
+  direction: 'in' | 'out';
+  state: 'connecting' | 'up' | 'down' | 'closed';
+  /** The peer bus's id (undefined in raw mode or before the first handshake). */
+  peer: string | undefined;
+  raw: boolean;
+  /** Successful reconnects. */
+  reconnects: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Messages waiting in the send queue. */
+  queued: number;
+  /** Messages the send queue dropped because the peer was slow. */
+  dropped: number;
+  /** Messages refused or not forwardable (hop limit, permissions, encoding). */
+  refused: number;
+  /** QoS 1 deliveries to the peer awaiting its ack. */
+  inFlight: number;
+}
+
+const ms = (max: number) =>
+  z.int('must be an integer').min(0, 'must be >= 0').max(max, `must be <= ${max}`);
+const positive = (max: number) =>
+  z.int('must be an integer').min(1, 'must be >= 1').max(max, `must be <= ${max}`);
+
+const codecSchema = z.custom<PayloadCodec>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as PayloadCodec).encode === 'function' &&
+    typeof (v as PayloadCodec).decode === 'function',
+  'must have encode(value) and decode(bytes) functions'
+);
+
+const rawSchema = z
+  .strictObject({
+    topic: z.string().refine(isSubject, 'must be a valid topic').optional(),
+    pattern: z.string().refine(isPattern, 'must be a valid pattern').optional()
+  })
+  .refine((r) => r.topic !== undefined || r.pattern !== undefined, 'needs topic or pattern');
+
+const linkShape = {
+  maxFrameBytes: positive(MAX_FRAME_BYTES).min(64, 'must be >= 64').optional(),
+  keepaliveMs: ms(3_600_000).optional(),
+  writeTimeoutMs: positive(MAX_DURATION_MS).optional(),
+  flushIntervalMs: ms(1000).optional(),
+  noDelay: z.boolean('must be a boolean').optional(),
+  sendQueueSize: positive(MAX_QUEUE_SIZE).optional(),
+  overflow: z
+    .enum(
+      ['drop-oldest', 'drop-newest', 'block'],
+      "must be 'drop-oldest', 'drop-newest' or 'block'"
+    )
+    .optional(),
+  hopLimit: positive(255).optional(),
+  codec: codecSchema.optional(),
+  raw: rawSchema.optional()
+};
+
+/** @internal */
+export const connectOptionsSchema = z.strictObject({
+  ...linkShape,
+  token: z.string('must be a string').max(4096).optional(),
+  reconnect: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        initialDelayMs: positive(MAX_DURATION_MS).optional(),
+        maxDelayMs: positive(MAX_DURATION_MS).optional()
+      })
+    ])
+    .optional(),
+  connectTimeoutMs: positive(MAX_DURATION_MS).optional()
+});
+
+const patterns = z.array(z.string().refine(isPattern, 'must be a valid pattern'));
+
+/** @internal */
+export const listenOptionsSchema = z.strictObject({
+  ...linkShape,
+  auth: z
+    .strictObject({
+      tokens: z.record(
+        z.string().min(1, 'a token must not be empty'),
+        z.strictObject({ publish: patterns.optional(), subscribe: patterns.optional() })
+      )
+    })
+    .optional(),
+  maxConnections: positive(1 << 20).optional(),
+  maxSubscriptionsPerLink: positive(1 << 24).optional(),
+  handshakeTimeoutMs: positive(MAX_DURATION_MS).optional()
+});
+
+/** Reconnect delays after validation, or undefined for no reconnect. @internal */
+export interface Backoff {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+type AnyLinkOptions = Partial<
+  z.output<typeof connectOptionsSchema> & z.output<typeof listenOptionsSchema>
+>;
+
+/** Session settings from validated options. @internal */
+export function sessionSettings(o: AnyLinkOptions, isListener: boolean): SessionSettings {
+  return {
+    maxFrameBytes: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    keepaliveMs: o.keepaliveMs ?? DEFAULT_KEEPALIVE_MS,
+    handshakeTimeoutMs: isListener
+      ? (o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS)
+      : (o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    writeTimeoutMs: o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+    flushIntervalMs: o.flushIntervalMs ?? 0,
+    sendQueueSize: o.sendQueueSize ?? DEFAULT_SEND_QUEUE_SIZE,
+    overflow: o.overflow ?? 'drop-oldest',
+    hopLimit: o.hopLimit ?? DEFAULT_HOP_LIMIT,
+    maxSubscriptionsPerLink: o.maxSubscriptionsPerLink ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK,
+    codec: o.codec,
+    token: o.token,
+    auth:
+      o.auth === undefined
+        ? undefined
+        : new Map(Object.entries(o.auth.tokens).map(([t, p]) => [t, new Permissions(p)]))
+  };
+}
+
+/** @internal */
+export function backoffOf(o: z.output<typeof connectOptionsSchema>): Backoff | undefined {
+  if (o.reconnect === false) return undefined;
+  const initialDelayMs = o.reconnect?.initialDelayMs ?? DEFAULT_RECONNECT_INITIAL_MS;
+  return {
+    initialDelayMs,
+    maxDelayMs: Math.max(initialDelayMs, o.reconnect?.maxDelayMs ?? DEFAULT_RECONNECT_MAX_MS)
+  };
+}
+
+/** @internal */
+export function maxConnectionsOf(o: z.output<typeof listenOptionsSchema>): number {
+  return o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+}
+
+function isSubject(s: string): boolean {
+  try {
+    parseSubject(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isPattern(s: string): boolean {
+  try {
+    parsePattern(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+import type { Logger } from '../logger.js';
+
+/**
+ * What a transport adapter provides: byte streams, nothing about frames or the bus. The link
+ * logic (src/link/) speaks the protocol over any of them; adapters/ holds the Node ones.
+ */
+
+/** Callbacks a {@link Connection} reports to; set once, right after it is made. */
+export interface ConnectionHandlers {
+  /** Bytes arrived; the chunk may be reused by the transport once this returns. */
+  data(chunk: Uint8Array): void;
+  /** A write that returned false has drained: writing may go on. */
+  drain(): void;
+  /** The connection is gone (ended, reset or destroyed); called once. */
+  close(): void;
+}
+
+/** One open byte stream to a peer. */
+export interface Connection {
+  /** Peer address, for stats and logs. */
+  readonly remote: string;
+  /** Attaches the handlers; the adapter delivers nothing before. */
+  setHandlers(handlers: ConnectionHandlers): void;
+  /** Queues bytes; false asks the writer to wait for `drain` (the bytes are still sent). */
+  write(bytes: Uint8Array): boolean;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  /** Closes at once, discarding what is queued. */
+  destroy(): void;
+}
+
+/** A listening endpoint. */
+export interface TransportServer {
+  /** The URL it listens on, with the real port when port 0 was asked for. */
+  readonly url: string;
+  /** Stops accepting; open connections are the caller's to close. */
+  close(): Promise<void>;
+}
+
+/** Transport options every adapter understands. */
+export interface TransportOptions {
+  /** Disable Nagle's algorithm (TCP): lower latency, more packets. */
+  readonly noDelay: boolean;
+}
+
+/**
+ * A transport for one or more URL schemes (`tcp`, `unix`, …). Register your own on Node through
+ * the tsyringe container (see docs/network.md).
+ */
+export interface TransportAdapter {
+  /** Listens on `url` and hands every accepted connection to `accept`. */
+  listen(
+    url: URL,
+    options: TransportOptions,
+    accept: (conn: Connection) => void
+  ): Promise<TransportServer>;
+  /** Opens a connection to `url`; rejects on failure or after `timeoutMs`. */
+  connect(
+    url: URL,
+    options: TransportOptions & { readonly timeoutMs: number }
+  ): Promise<Connection>;
+}
+
+/** Finds the adapter of a URL scheme (without the colon). */
+export type TransportResolver = (scheme: string) => TransportAdapter | undefined;
+
+/**
+ * Defaults the platform entry fills in (the Node entry: from the tsyringe container). The core
+ * has no transports of its own, so it runs anywhere. @internal
+ */
+export const environment: {
+  transports: TransportResolver;
+  logger: () => Logger | undefined;
+} = {
+  transports: () => undefined,
+  logger: () => undefined
+};
