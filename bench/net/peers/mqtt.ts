@@ -1,0 +1,159 @@
+/**
+ * mqtt: the `aedes` broker in its own Node process and `mqtt` (MQTT.js, protocol 3.1.1) clients,
+ * QoS 0 and QoS 1. With QoS 1 both hops are acked: publisher → broker and broker → subscriber.
+ *
+ * Flow control: QoS 0 waits for the client socket's 'drain'; QoS 1 also keeps at most
+ * {@link WINDOW} PUBACKs outstanding (MQTT.js itself puts no bound on them).
+ */
+import type { MqttClient } from 'mqtt';
+import net from 'node:net';
+import { forkBroker, missingPackage, packageVersion } from '../harness.js';
+import { type Endpoint, type NetPeer, type Publisher, type Qos, TOPIC } from '../peer.js';
+
+const WINDOW = 1024;
+
+/**
+ * Neither MQTT.js nor aedes disables Nagle; ws, ioredis and nats.js do. Without it, paced small
+ * messages wait for delayed ACKs (W4 p50 ≈ 27 ms here), so both ends of every MQTT connection
+ * get TCP_NODELAY, as the other peers have.
+ */
+function noDelay(stream: unknown): void {
+  if (stream instanceof net.Socket) stream.setNoDelay(true);
+}
+
+async function connectTo(endpoint: Endpoint): Promise<MqttClient> {
+  if ('path' in endpoint) throw new Error('mqtt runs over TCP only here');
+  const { connectAsync } = await import('mqtt');
+  const client = await connectAsync(`mqtt://${endpoint.host}:${endpoint.port}`, {
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0
+  });
+  noDelay(client.stream);
+  client.on('error', () => undefined); // surfaced through publish callbacks and loss
+  return client;
+}
+
+class MqttPublisher implements Publisher {
+  private inFlight: number;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private wakeBelow: number;
+  private readonly options: { qos: Qos };
+  private readonly onAckBound: (err?: Error | null) => void;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly qos: Qos,
+    readonly endpoint: Endpoint
+  ) {
+    this.inFlight = 0;
+    this.failure = undefined;
+    this.wake = undefined;
+    this.wakeBelow = 0;
+    this.options = { qos };
+    this.onAckBound = (err) => this.onAck(err);
+  }
+
+  send(payload: Buffer): boolean {
+    if (this.qos === 0) {
+      this.client.publish(TOPIC, payload, this.options);
+    } else {
+      this.client.publish(TOPIC, payload, this.options, this.onAckBound);
+      this.inFlight++;
+    }
+    return this.inFlight < WINDOW && !this.client.stream.writableNeedDrain;
+  }
+
+  async drain(): Promise<void> {
+    await this.waitBelow(WINDOW >> 1);
+    await this.socketDrained();
+  }
+
+  async flush(): Promise<void> {
+    await this.waitBelow(1);
+    await this.socketDrained();
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+
+  private socketDrained(): Promise<void> {
+    const stream = this.client.stream;
+    if (!stream.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+    });
+  }
+
+  /** Resolves once fewer than `limit` PUBACKs are outstanding. */
+  private waitBelow(limit: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.inFlight < limit) return Promise.resolve();
+    this.wakeBelow = limit;
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  private onAck(err?: Error | null): void {
+    this.inFlight--;
+    if (err !== undefined && err !== null) this.failure ??= err;
+    if (this.wake !== undefined && (this.inFlight < this.wakeBelow || this.failure !== undefined)) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake(); // a failure surfaces at the next drain()/flush()
+    }
+  }
+}
+
+export const mqtt: NetPeer = {
+  name: 'mqtt',
+  hasQos1: true,
+  hasUnix: false,
+
+  async available() {
+    return (await missingPackage('aedes')) ?? (await missingPackage('mqtt'));
+  },
+
+  versions: () => Promise.resolve({ mqtt: packageVersion('mqtt'), aedes: packageVersion('aedes') }),
+
+  startBroker: () => forkBroker('mqtt'),
+
+  async serveBroker() {
+    const { Aedes } = await import('aedes');
+    const broker = await Aedes.createBroker();
+    const server = net.createServer((socket) => {
+      noDelay(socket);
+      broker.handle(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      port,
+      close: async () => {
+        await new Promise<void>((resolve) => broker.close(resolve)); // ends the clients too
+        await new Promise((resolve) => server.close(resolve));
+      }
+    };
+  },
+
+  async openPublisher(endpoint, qos) {
+    return new MqttPublisher(await connectTo(endpoint), qos, endpoint);
+  },
+
+  async openSubscriber(endpoint, qos, onMessage) {
+    const client = await connectTo(endpoint);
+    client.on('message', (_topic: string, payload: Buffer) => onMessage(payload));
+    await client.subscribeAsync(TOPIC, { qos });
+    return { close: () => client.endAsync(true) };
+  }
+};
