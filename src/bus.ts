@@ -730,7 +730,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (toAll && state.blocking) checkRoom(state);
     state.published++;
     this.published++;
-    const now = clockNow();
+    const now = this.clock.now();
     const reply: ReplyTarget | undefined =
       frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
     const meta = new PublishMeta(
@@ -773,7 +773,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** @internal {@link SessionHost.deliverRemote} */
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean {
     if (queue.closed || queue.isBlockedFor(frame.topic)) return false;
-    const now = clockNow();
+    const now = this.clock.now();
     const reply: ReplyTarget | undefined =
       frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
     const meta = new PublishMeta(

@@ -2,6 +2,10 @@ import { ErrorCode, RingbusError } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Slots of the subject cache (a power of two) and the longest subject it holds. */
+const CACHE_SLOTS = 256;
+const CACHED_MAX = 128;
+
 /** Longest field integer: 8 bytes carry 56 bits, of which 53 are allowed. */
 const MAX_UINT_BYTES = 8;
 
@@ -12,22 +16,28 @@ const MAX_UINT_BYTES = 8;
  */
 export class BodyReader {
   private body: Uint8Array = new Uint8Array(0);
+  /** Offset just past the body's last byte (the body may be a range of a larger chunk). */
+  private end = 0;
+  private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(
+    undefined
+  );
   /** Offset of the next unread byte. */
   pos = 0;
 
-  /** Starts reading `body` from its first byte. */
-  reset(body: Uint8Array): void {
-    this.body = body;
-    this.pos = 0;
+  /** Starts reading the body `bytes[start, end)` (the whole array by default). */
+  reset(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    this.body = bytes;
+    this.pos = start;
+    this.end = end;
   }
 
   /** Bytes left unread. */
   get remaining(): number {
-    return this.body.length - this.pos;
+    return this.end - this.pos;
   }
 
   u8(): number {
-    if (this.pos >= this.body.length) throw truncated('a byte');
+    if (this.pos >= this.end) throw truncated('a byte');
     return this.body[this.pos++];
   }
 
@@ -37,7 +47,7 @@ export class BodyReader {
     let value = 0;
     let weight = 1;
     for (let i = 0; i < MAX_UINT_BYTES; i++) {
-      if (this.pos >= b.length) throw truncated('an integer');
+      if (this.pos >= this.end) throw truncated('an integer');
       const byte = b[this.pos++];
       value += (byte & 0x7f) * weight;
       if ((byte & 0x80) === 0) {
@@ -65,27 +75,64 @@ export class BodyReader {
 
   /** Everything left, as a view of the body. */
   rest(): Uint8Array {
-    const view = this.body.subarray(this.pos);
-    this.pos = this.body.length;
+    const view = this.body.subarray(this.pos, this.end);
+    this.pos = this.end;
     return view;
+  }
+
+  /** Everything left, copied into a new array (a view would keep the whole chunk alive). */
+  restCopy(): Uint8Array {
+    const copy = this.body.slice(this.pos, this.end);
+    this.pos = this.end;
+    return copy;
+  }
+
+  /**
+   * A string field that repeats often (topics): a hit in a small cache of recent byte sequences
+   * returns the same string object, skipping the decode and letting maps reuse its hash.
+   */
+  subject(): string {
+    const n = this.uint();
+    const end = this.take(n, 'a string');
+    const start = end - n;
+    if (n > CACHED_MAX) return decode(this.body, start, end);
+    const b = this.body;
+    let h = n;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]) | 0;
+    const slot = h & (CACHE_SLOTS - 1);
+    const cached = this.cache[slot];
+    if (cached !== undefined && cached.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (cached.charCodeAt(i) !== b[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const s = decode(b, start, end);
+    // Only ASCII strings are cached: their char codes are their bytes, as the check above assumes.
+    if (s.length === n) this.cache[slot] = s;
+    return s;
   }
 
   /** Everything left, decoded as UTF-8. */
   restString(): string {
     const start = this.pos;
-    this.pos = this.body.length;
-    return decode(this.body, start, this.body.length);
+    this.pos = this.end;
+    return decode(this.body, start, this.end);
   }
 
   /** Throws unless the body was read to its end (no trailing bytes). */
   done(what: string): void {
-    if (this.pos !== this.body.length)
-      throw malformed(`${this.body.length - this.pos} trailing bytes after ${what}`);
+    if (this.pos !== this.end)
+      throw malformed(`${this.end - this.pos} trailing bytes after ${what}`);
   }
 
   private take(n: number, what: string): number {
     const end = this.pos + n;
-    if (end > this.body.length) throw truncated(what);
+    if (end > this.end) throw truncated(what);
     this.pos = end;
     return end;
   }

@@ -63,7 +63,7 @@ export function writeMsg(
   hops: number,
   ttlMs: number,
   codec: PayloadCodec | undefined
-): Uint8Array {
+): void {
   enc.begin(estimate(msg));
   let flags = envelopeFlags(msg, ttlMs);
   if (tag !== 0) flags |= MsgFlag.QOS1;
@@ -74,7 +74,7 @@ export function writeMsg(
   enc.uint(id);
   enc.uint(attempt);
   enc.uint(hops);
-  return writeEnvelope(enc, msg, ttlMs, codec);
+  writeEnvelope(enc, msg, ttlMs, codec);
 }
 
 /**
@@ -90,7 +90,7 @@ export function writePub(
   retain: boolean,
   ttlMs: number,
   codec: PayloadCodec | undefined
-): Uint8Array {
+): void {
   enc.begin(estimate(msg));
   let flags = envelopeFlags(msg, ttlMs);
   if (qos === 1) flags |= MsgFlag.QOS1;
@@ -98,7 +98,7 @@ export function writePub(
   enc.u8(FrameType.PUB);
   enc.u8(flags);
   enc.uint(pubId);
-  return writeEnvelope(enc, msg, ttlMs, codec);
+  writeEnvelope(enc, msg, ttlMs, codec);
 }
 
 /** Reads a MSG frame's fields after its type byte into `into`. @throws `ERR_PROTOCOL` */
@@ -147,7 +147,7 @@ function writeEnvelope(
   msg: EnvelopeFields,
   ttlMs: number,
   codec: PayloadCodec | undefined
-): Uint8Array {
+): void {
   if (ttlMs > 0) enc.uint(ttlMs);
   enc.str(msg.topic);
   const headers = msg.headers;
@@ -166,7 +166,7 @@ function writeEnvelope(
     enc.abort();
     throw err;
   }
-  return enc.end();
+  enc.end();
 }
 
 function writePayload(enc: FrameEncoder, payload: unknown, codec: PayloadCodec | undefined): void {
@@ -215,7 +215,7 @@ function readEnvelope(
   )
     throw new RingbusError(ErrorCode.PROTOCOL, `unknown flag bits 0x${flags.toString(16)}`);
   into.ttlMs = (flags & MsgFlag.TTL) === 0 ? 0 : r.uint();
-  into.topic = r.str();
+  into.topic = r.subject();
   if ((flags & MsgFlag.HEADERS) === 0) into.headers = NO_HEADERS;
   else {
     const n = r.uint();
@@ -234,7 +234,7 @@ function readPayload(r: BodyReader, codec: PayloadCodec | undefined): unknown {
   switch (kind) {
     case PayloadKind.BYTES:
       // A copy: a view would keep the whole socket chunk alive as long as the message lives.
-      return new Uint8Array(r.rest());
+      return r.restCopy();
     case PayloadKind.STRING:
       return r.restString();
     case PayloadKind.JSON:
@@ -249,7 +249,7 @@ function readPayload(r: BodyReader, codec: PayloadCodec | undefined): unknown {
           ErrorCode.PROTOCOL,
           'a codec payload arrived but this link has no codec; give both ends the same codec option'
         );
-      return codec.decode(new Uint8Array(r.rest()));
+      return codec.decode(r.restCopy());
     case PayloadKind.UNDEFINED:
       r.done('an undefined payload');
       return undefined;

@@ -119,10 +119,10 @@ export class FrameDecoder {
       const need = this.length - this.filled;
       if (this.body === undefined && end - i >= need) {
         // The whole body lies in this chunk (need is the full length): deliver a view, no copy.
-        const body = chunk.subarray(i, i + need);
+        const start = i;
         i += need;
         this.reset();
-        this.onFrame(body);
+        this.emit(chunk, start, i);
         continue;
       }
       // Nothing of the body here yet: wait, so a body that arrives whole in the next chunk is
@@ -136,7 +136,7 @@ export class FrameDecoder {
       if (this.filled === this.length) {
         const body = this.body;
         this.reset();
-        this.onFrame(body);
+        this.emit(body, 0, body.length);
       }
     }
     return undefined;
@@ -163,6 +163,14 @@ export class FrameDecoder {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Hands over the body `bytes[start, end)`. A link's decoder overrides this to read the range
+   * in place, saving the view allocation per frame.
+   */
+  protected emit(bytes: Uint8Array, start: number, end: number): void {
+    this.onFrame(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
   }
 
   private reset(): void {
@@ -200,5 +208,25 @@ export class FrameDecoder {
     this.error = error;
     this.body = undefined;
     return error;
+  }
+}
+
+/**
+ * A {@link FrameDecoder} that hands over each body as a range of the chunk it lies in (or of its
+ * copy buffer), sparing a view allocation per frame: the decoder of links. @internal
+ */
+export class RangeFrameDecoder extends FrameDecoder {
+  private readonly onRange: (bytes: Uint8Array, start: number, end: number) => void;
+
+  constructor(
+    maxFrameBytes: number,
+    onRange: (bytes: Uint8Array, start: number, end: number) => void
+  ) {
+    super(maxFrameBytes, () => undefined);
+    this.onRange = onRange;
+  }
+
+  protected override emit(bytes: Uint8Array, start: number, end: number): void {
+    this.onRange(bytes, start, end);
   }
 }

@@ -155,10 +155,9 @@ export class FrameEncoder {
   /**
    * Finishes the frame begun by {@link FrameEncoder.begin}: writes its length prefix.
    *
-   * @returns the frame's bytes (prefix included), a view valid until the next write or `take`
    * @throws RangeError if the body exceeds `maxFrameBytes`; the frame is removed
    */
-  end(): Uint8Array {
+  end(): void {
     const bodyStart = this.start + this.prefix;
     const length = this.used - bodyStart;
     if (length > this.maxFrameBytes) {
@@ -166,6 +165,10 @@ export class FrameEncoder {
       throw new RangeError(
         `frame body of ${length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`
       );
+    }
+    if (length < 0x80 && this.prefix === 1) {
+      this.buffer[this.start] = length; // the common case: a one-byte prefix as reserved
+      return;
     }
     const prefix = varintLength(length);
     if (prefix !== this.prefix) {
@@ -175,7 +178,6 @@ export class FrameEncoder {
       this.used += prefix - this.prefix;
     }
     encodeVarint(length, this.buffer, this.start);
-    return this.buffer.subarray(this.start, this.used);
   }
 
   /** Drops a frame begun by {@link FrameEncoder.begin} (a field could not be encoded). */

@@ -21,7 +21,7 @@ import {
   writeMsg,
   writePub
 } from '../frames/envelope.js';
-import { FrameDecoder } from '../frames/frame-decoder.js';
+import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType } from '../frames/frame-type.js';
 import { MAX_DURATION_MS } from '../limits.js';
 import type { Message, Upstream } from '../message.js';
@@ -157,7 +157,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     refused: 0
   };
   private state: State = State.HANDSHAKE;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: RangeFrameDecoder;
   private readonly writer: FrameWriter;
   private readonly reader = new BodyReader();
   private readonly inbound = new InboundFrame();
@@ -193,7 +193,9 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     private readonly isClient: boolean,
     private readonly events: SessionEvents
   ) {
-    this.decoder = new FrameDecoder(settings.maxFrameBytes, (body) => this.onFrame(body));
+    this.decoder = new RangeFrameDecoder(settings.maxFrameBytes, (bytes, start, end) =>
+      this.onFrame(bytes, start, end)
+    );
     this.writer = new FrameWriter(
       conn,
       settings.maxFrameBytes,
@@ -353,13 +355,13 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     if (err !== undefined) this.fail(err);
   }
 
-  private onFrame(body: Uint8Array): void {
+  private onFrame(bytes: Uint8Array, start: number, end: number): void {
     if (this.state === State.CLOSED) return;
     this.counters.framesIn++;
     try {
-      if (body.length === 0) throw protocol('empty frame body (every frame starts with its type)');
+      if (end === start) throw protocol('empty frame body (every frame starts with its type)');
       const r = this.reader;
-      r.reset(body);
+      r.reset(bytes, start, end);
       const type = r.u8();
       if (this.state === State.HANDSHAKE && type !== FrameType.HELLO && type !== FrameType.ERROR)
         throw protocol(`frame type 0x${hex(type)} before the handshake`);
@@ -453,7 +455,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       (Object.values(ErrorCode) as string[]).includes(e.code)
         ? (e.code as ErrorCode)
         : ErrorCode.PROTOCOL,
-      `peer ${this.peer ?? this.conn.remote}: ${e.message}`
+      `peer ${this.peer ?? this.conn.remote}: ${e.message.replace(/^ERR_[A-Z_]+: /, '')}`
     );
     if (e.fatal) {
       this.writer.end();
