@@ -14,11 +14,13 @@ export type { PayloadCodec } from './frames/envelope.js';
 export { Link, type LinkState } from './link/link.js';
 export { Listener } from './link/listener.js';
 export type {
+  AuthOptions,
   ConnectOptions,
   LinkOptions,
   LinkStats,
   ListenOptions,
-  RawOptions
+  RawOptions,
+  ReconnectOptions
 } from './link/options.js';
 export type { TokenPermissions } from './link/permissions.js';
 export type {

@@ -9,7 +9,9 @@ import { FrameType, MsgFlag, PayloadKind } from './frame-type.js';
  * Without one, such payloads travel as JSON.
  */
 export interface PayloadCodec {
+  /** Turns a payload into bytes; may throw for values it cannot encode. */
   encode(value: unknown): Uint8Array;
+  /** Turns bytes made by `encode` (on the peer) back into a payload. */
   decode(bytes: Uint8Array): unknown;
 }
 

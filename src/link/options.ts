@@ -54,22 +54,36 @@ export interface RawOptions {
   pattern?: string;
 }
 
+/** Reconnect delays: attempt n waits a random time in [0, min(maxDelayMs, initialDelayMs · 2^n)]. */
+export interface ReconnectOptions {
+  /** Ceiling of the first delay. @defaultValue 100 */
+  initialDelayMs?: number;
+  /** Largest ceiling. @defaultValue 10 000 */
+  maxDelayMs?: number;
+}
+
 /** Options of `bus.connect(url, options)`. */
 export interface ConnectOptions extends LinkOptions {
   /** Sent in the handshake; the listener checks it in constant time. */
   token?: string;
   /** Reconnect with exponential backoff and full jitter, or `false` to stay down. */
-  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number };
+  reconnect?: false | ReconnectOptions;
   /** Time allowed for the transport connection and the handshake. @defaultValue 5000 */
   connectTimeoutMs?: number;
   /** Raw mode instead of the ringbus protocol. */
   raw?: RawOptions;
 }
 
+/** Who may use a listener. */
+export interface AuthOptions {
+  /** Accepted tokens, each with what it may publish and subscribe to. */
+  tokens: Record<string, TokenPermissions>;
+}
+
 /** Options of `bus.listen(url, options)`. */
 export interface ListenOptions extends LinkOptions {
   /** Accepted tokens and what each may publish and subscribe to; without it, no token is needed. */
-  auth?: { tokens: Record<string, TokenPermissions> };
+  auth?: AuthOptions;
   /** Links accepted at once; more are refused with `ERR_LIMIT`. @defaultValue 1024 */
   maxConnections?: number;
   /** Subscriptions one link may hold. @defaultValue 10 000 */
@@ -86,17 +100,25 @@ export interface LinkStats {
   url: string;
   /** 'out' for `connect()`, 'in' for links a listener accepted. */
   direction: 'in' | 'out';
+  /** Where the link is now. */
   state: 'connecting' | 'up' | 'down' | 'closed';
   /** The peer bus's id (undefined in raw mode or before the first handshake). */
   peer: string | undefined;
+  /** True in raw (nanoQ) mode. */
   raw: boolean;
   /** Successful reconnects. */
   reconnects: number;
+  /** Frames received. */
   framesIn: number;
+  /** Frames sent. */
   framesOut: number;
+  /** Bytes received. */
   bytesIn: number;
+  /** Bytes sent. */
   bytesOut: number;
+  /** Messages received (MSG and PUB frames). */
   messagesIn: number;
+  /** Messages sent. */
   messagesOut: number;
   /** Messages waiting in the send queue. */
   queued: number;
