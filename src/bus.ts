@@ -772,6 +772,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   /** @internal {@link SessionHost.deliverRemote} */
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean {
+    const state = this.topicState(frame.topic); // parses (ERR_INVALID_TOPIC) once per topic
+    if (!matches(queue.tokens, state.tokens)) {
+      throw new RingbusError(
+        ErrorCode.PROTOCOL,
+        `MSG on '${frame.topic}' for a subscription to '${queue.pattern}', which it does not match`
+      );
+    }
     if (queue.closed || queue.isBlockedFor(frame.topic)) return false;
     const now = this.clock.now();
     const reply: ReplyTarget | undefined =
@@ -786,8 +793,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     );
     const msg =
       frame.tag !== 0
-        ? new ReliableMessage(frame.topic, frame.payload, frame.id, frame.attempt, now, meta)
-        : new Message(frame.topic, frame.payload, frame.id, frame.attempt, now, meta);
+        ? new ReliableMessage(state.name, frame.payload, frame.id, frame.attempt, now, meta)
+        : new Message(state.name, frame.payload, frame.id, frame.attempt, now, meta);
     queue.push(msg);
     return true;
   }

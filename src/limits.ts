@@ -37,6 +37,8 @@ export const MAX_TOPICS = 1_000_000;
 export const MAX_CHAINED_DRAINS = 64;
 /** Default `maxFrameBytes`: the largest frame body a link accepts or sends (1 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+/** Smallest `maxFrameBytes` a link accepts: room for the largest handshake. */
+export const MIN_FRAME_BYTES = 4096;
 /** Largest `maxFrameBytes` accepted: the largest length a 5-byte varint can carry (2^32 − 1). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 /** Default interval of link keepalive pings; a peer silent for two intervals is dropped. */

@@ -1,6 +1,6 @@
 import { ErrorCode, RingbusError } from '../errors.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Slots of the subject cache (a power of two) and the longest subject it holds. */
 const CACHE_SLOTS = 256;

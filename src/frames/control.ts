@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { ErrorCode, RingbusError } from '../errors.js';
-import { MAX_ATTEMPTS, MAX_ACK_TIMEOUT_MS, MAX_IN_FLIGHT, MAX_QUEUE_SIZE } from '../limits.js';
+import {
+  MAX_ACK_TIMEOUT_MS,
+  MAX_ATTEMPTS,
+  MAX_IN_FLIGHT,
+  MAX_QUEUE_SIZE,
+  MIN_FRAME_BYTES
+} from '../limits.js';
 import type { BodyReader } from './body-reader.js';
 import type { FrameEncoder } from './frame-encoder.js';
 import type { FrameType } from './frame-type.js';
@@ -8,15 +14,18 @@ import type { FrameType } from './frame-type.js';
 /** The protocol version this code speaks (HELLO `v`). */
 export const PROTOCOL_VERSION = 1;
 
+/** Longest auth token (UTF-16 units); with the bus id it keeps a HELLO within MIN_FRAME_BYTES. */
+export const MAX_TOKEN_LENGTH = 1024;
+
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().min(1).max(1024);
 
 /** HELLO: the first frame each side sends (docs/protocol.md §3.1). */
 export const helloSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
-  bus: name,
-  token: z.string().max(4096).optional(),
-  maxFrameBytes: uint.min(64).max(0xffff_ffff),
+  bus: z.string().min(1).max(256),
+  token: z.string().max(MAX_TOKEN_LENGTH).optional(),
+  maxFrameBytes: uint.min(MIN_FRAME_BYTES).max(0xffff_ffff),
   keepaliveMs: uint.max(3_600_000)
 });
 /** A decoded HELLO frame. */
@@ -56,7 +65,7 @@ export const unsubSchema = z.strictObject({ sid: uint.min(1) });
 export const interestSchema = z.strictObject({ pattern: name });
 
 const utf8 = new TextEncoder();
-const text = new TextDecoder('utf-8', { fatal: true });
+const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Writes a control frame: its type byte, then `body` as JSON. */
 export function writeControl(enc: FrameEncoder, type: FrameType, body: object): void {

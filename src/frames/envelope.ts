@@ -113,6 +113,12 @@ export function readMsg(r: BodyReader, into: InboundFrame, codec: PayloadCodec |
   into.attempt = r.uint();
   into.hops = r.uint();
   if (into.attempt === 0) throw new RingbusError(ErrorCode.PROTOCOL, 'MSG frame: attempt 0');
+  if ((flags & MsgFlag.QOS1) !== 0 && (into.tag === 0 || into.sid === 0)) {
+    throw new RingbusError(
+      ErrorCode.PROTOCOL,
+      'MSG frame: a QoS 1 delivery needs a subscription id and a tag >= 1'
+    );
+  }
   readEnvelope(r, into, flags, codec);
 }
 
@@ -224,7 +230,17 @@ function readEnvelope(
     if (n > r.remaining)
       throw new RingbusError(ErrorCode.PROTOCOL, 'header count beyond the frame');
     const headers: Record<string, string> = {};
-    for (let i = 0; i < n; i++) headers[r.str()] = r.str();
+    for (let i = 0; i < n; i++) {
+      const name = r.str();
+      const value = r.str();
+      // Defined, not assigned: a header named __proto__ would hit the prototype setter.
+      Object.defineProperty(headers, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true
+      });
+    }
     into.headers = headers;
   }
   into.replyTo = (flags & MsgFlag.REPLY) === 0 ? undefined : r.str();

@@ -14,9 +14,11 @@ import {
   DEFAULT_WRITE_TIMEOUT_MS,
   MAX_DURATION_MS,
   MAX_FRAME_BYTES,
-  MAX_QUEUE_SIZE
+  MAX_QUEUE_SIZE,
+  MIN_FRAME_BYTES
 } from '../limits.js';
 import type { Overflow } from '../options.js';
+import { MAX_TOKEN_LENGTH } from '../frames/control.js';
 import { parsePattern, parseSubject } from '../subject.js';
 import { Permissions, type TokenPermissions } from './permissions.js';
 import type { SessionSettings } from './session.js';
@@ -152,7 +154,9 @@ const rawSchema = z
   .refine((r) => r.topic !== undefined || r.pattern !== undefined, 'needs topic or pattern');
 
 const linkShape = {
-  maxFrameBytes: positive(MAX_FRAME_BYTES).min(64, 'must be >= 64').optional(),
+  maxFrameBytes: positive(MAX_FRAME_BYTES)
+    .min(MIN_FRAME_BYTES, `must be >= ${MIN_FRAME_BYTES} (room for a handshake)`)
+    .optional(),
   keepaliveMs: ms(3_600_000).optional(),
   writeTimeoutMs: positive(MAX_DURATION_MS).optional(),
   flushIntervalMs: ms(1000).optional(),
@@ -172,7 +176,7 @@ const linkShape = {
 /** @internal */
 export const connectOptionsSchema = z.strictObject({
   ...linkShape,
-  token: z.string('must be a string').max(4096).optional(),
+  token: z.string('must be a string').max(MAX_TOKEN_LENGTH).optional(),
   reconnect: z
     .union([
       z.literal(false),
@@ -193,7 +197,7 @@ export const listenOptionsSchema = z.strictObject({
   auth: z
     .strictObject({
       tokens: z.record(
-        z.string().min(1, 'a token must not be empty'),
+        z.string().min(1, 'a token must not be empty').max(MAX_TOKEN_LENGTH),
         z.strictObject({ publish: patterns.optional(), subscribe: patterns.optional() })
       )
     })

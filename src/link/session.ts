@@ -22,7 +22,7 @@ import {
   writePub
 } from '../frames/envelope.js';
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
-import { FrameType } from '../frames/frame-type.js';
+import { FrameType, MsgFlag } from '../frames/frame-type.js';
 import { MAX_DURATION_MS } from '../limits.js';
 import type { Message, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
@@ -31,6 +31,7 @@ import type { Handler, Subscription } from '../subscription.js';
 import { type Permissions, forbidden, sameToken } from './permissions.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Connection } from './transport.js';
+import { parsePattern } from '../subject.js';
 
 /** Link options after validation, shared by both ends of a session. @internal */
 export interface SessionSettings {
@@ -179,6 +180,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   private acks: number[] = [];
   private readonly pings = new Map<number, PendingPing>();
   private pingSeq = 0;
+  private readonly deferredPings: number[] = [];
   private readonly publishes = new Map<number, PendingPublish>();
   private pubSeq = 0;
   private idleTicks = 0;
@@ -262,10 +264,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const id = ++this.pingSeq;
     return new Promise((resolve, reject) => {
       this.pings.set(id, { resolve, reject });
-      // After the drain already scheduled, so messages published before the call go first.
-      queueMicrotask(() => {
-        if (this.state !== State.CLOSED) this.writePing(FrameType.PING, id);
-      });
+      // During the handshake: after our advertisements (sent once the peer's HELLO is in), so
+      // the PONG proves the peer registered them. Otherwise after the drain already scheduled,
+      // so messages published before the call go first.
+      if (this.state === State.HANDSHAKE) this.deferredPings.push(id);
+      else queueMicrotask(() => this.sendPing(id));
     });
   }
 
@@ -447,6 +450,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     for (const queue of queues) this.queueChanged(queue);
     this.host.watch(this);
     this.startKeepalive();
+    for (const id of this.deferredPings) this.sendPing(id);
+    this.deferredPings.length = 0;
     this.events.up(this);
   }
 
@@ -480,6 +485,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 
   private onSub(sub: SubFrame): void {
+    parsePattern(sub.pattern); // an invalid pattern is a peer bug: fatal, like any malformed frame
     if (this.proxies.has(sub.sid)) throw protocol(`SUB: sid ${sub.sid} is already in use`);
     if (!this.allowed(sub.pattern, sub.sid)) return;
     const sid = sub.sid;
@@ -520,6 +526,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 
   private onInterest(pattern: string, add: boolean): void {
+    parsePattern(pattern);
     if (add === this.remotePatterns.has(pattern)) return; // repeated: the peer counts its own
     if (add) {
       if (!this.allowed(pattern, undefined)) return;
@@ -580,9 +587,10 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     let entered = 0;
     try {
       if (!this.mayPublish(f.topic)) throw forbidden(`publishing on '${f.topic}'`);
-      entered = this.host.publishRemote(f, this, true, (f.flags & 0x10) !== 0);
+      entered = this.host.publishRemote(f, this, true, (f.flags & MsgFlag.RETAIN) !== 0);
     } catch (err) {
-      if (!(err instanceof RingbusError)) throw err;
+      // An invalid topic is malformed input (fatal); the rest is the publisher's answer.
+      if (!(err instanceof RingbusError) || err.code === ErrorCode.INVALID_TOPIC) throw err;
       this.counters.refused++;
       if (pubId === 0) {
         this.host.reportError(err);
@@ -636,6 +644,10 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const pending = this.publishes.get(pubId);
     this.publishes.delete(pubId);
     pending?.resolve(entered);
+  }
+
+  private sendPing(id: number): void {
+    if (this.state === State.UP) this.writePing(FrameType.PING, id);
   }
 
   private onPong(r: BodyReader): void {
