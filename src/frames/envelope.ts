@@ -187,8 +187,16 @@ function writePayload(enc: FrameEncoder, payload: unknown, codec: PayloadCodec |
   } else if (payload === undefined) {
     enc.u8(PayloadKind.UNDEFINED);
   } else if (codec !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = codec.encode(payload);
+    } catch (err) {
+      throw new RingbusError(ErrorCode.PAYLOAD, 'the link codec could not encode a payload', {
+        cause: err
+      });
+    }
     enc.u8(PayloadKind.CODEC);
-    enc.bytes(codec.encode(payload));
+    enc.bytes(bytes);
   } else {
     let json: string | undefined;
     try {
