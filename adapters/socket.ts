@@ -84,10 +84,13 @@ function wrap(socket: Socket, options: TransportOptions): Connection {
   socket.setNoDelay(options.noDelay);
   const remote =
     socket.remoteAddress === undefined
-      ? 'unix'
+      ? ''
       : `${socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
   return {
     remote,
+    get bufferedBytes() {
+      return socket.writableLength;
+    },
     setHandlers(h: ConnectionHandlers) {
       // A plain view: Buffer's own subarray (used per frame) costs several times more.
       socket.on('data', (chunk: Buffer) =>

@@ -682,7 +682,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     link: Upstream
   ): Subscription {
     if (this.closed) throw closedError('subscribe');
-    return this.addSubscription(pattern, handler, options, link);
+    // A remote consumer joins an existing channel on its terms (its options only create one).
+    const name = options.channel;
+    const joins = name !== undefined && this.channels.has(channelKey(pattern, name));
+    const own = joins
+      ? { channel: name, maxInFlight: options.maxInFlight, autoAck: false }
+      : options;
+    return this.addSubscription(pattern, handler, own, link);
   }
 
   /** @internal {@link SessionHost.openInterestQueue} */
@@ -797,6 +803,12 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         : new Message(state.name, frame.payload, frame.id, frame.attempt, now, meta);
     queue.push(msg);
     return true;
+  }
+
+  /** @internal {@link SessionHost.peerConnected} */
+  peerConnected(id: string): boolean {
+    for (const link of this.links) if (link.state === 'up' && link.peer === id) return true;
+    return false;
   }
 
   /** @internal {@link SessionHost.reportError} */

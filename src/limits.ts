@@ -56,7 +56,9 @@ export const DEFAULT_HOP_LIMIT = 8;
 /** Default number of links a listener accepts at once. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** Default number of subscriptions one link may hold. */
-export const DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK = 10_000;
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK = 1000;
+/** Default bound of bytes written to a peer and not yet taken by it; past it the peer is dropped. */
+export const DEFAULT_MAX_PENDING_BYTES = 16 << 20;
 /** Default first reconnect delay; it doubles per failed attempt (full jitter). */
 export const DEFAULT_RECONNECT_INITIAL_MS = 100;
 /** Default ceiling of the reconnect delay. */

@@ -38,7 +38,8 @@ export class FrameDecoder {
   /** The terminal error, once the stream was found malformed; later pushes return it unchanged. */
   error: RingbusError | undefined;
 
-  private readonly maxFrameBytes: number;
+  /** Largest body accepted; a link lowers it until the handshake is done. */
+  maxFrameBytes: number;
   private readonly onFrame: (body: Uint8Array) => void;
   private state: State;
   /** Index of the next length byte within the current varint. */

@@ -34,6 +34,7 @@ export class FrameWriter {
     maxFrameBytes: number,
     private readonly flushIntervalMs: number,
     private readonly writeTimeoutMs: number,
+    private readonly maxPendingBytes: number,
     private readonly hooks: WriterHooks
   ) {
     this.encoder = new FrameEncoder(maxFrameBytes);
@@ -73,7 +74,18 @@ export class FrameWriter {
     if (this.encoder.size === 0) return;
     const bytes = this.encoder.take();
     this.bytesOut += bytes.length;
-    if (!this.conn.write(bytes) && !this.backpressured) {
+    const ok = this.conn.write(bytes);
+    // Answers to a peer that sends but never reads (pongs, errors) must not pile up either.
+    if (this.conn.bufferedBytes > this.maxPendingBytes) {
+      this.hooks.stalled(
+        new RingbusError(
+          ErrorCode.LIMIT,
+          `the peer left ${this.conn.bufferedBytes} bytes unread (maxPendingBytes ${this.maxPendingBytes})`
+        )
+      );
+      return;
+    }
+    if (!ok && !this.backpressured) {
       this.backpressured = true;
       this.hooks.pause();
       this.stallTimer = setTimeout(

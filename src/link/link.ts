@@ -40,6 +40,7 @@ export class Link {
   private current: LinkSession | undefined = undefined;
   private status: LinkState = 'connecting';
   private reconnects = 0;
+  private everUp = false;
   private failures = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Why the last session ended, to explain a failed attempt. */
@@ -196,6 +197,8 @@ export class Link {
   }
 
   private markUp(session: LinkSession): void {
+    if (this.everUp) this.reconnects++;
+    this.everUp = true;
     this.current = session;
     this.status = 'up';
     this.failures = 0;
@@ -214,7 +217,7 @@ export class Link {
     this.retryTimer = setTimeout(() => {
       if (this.status === 'closed') return;
       this.attempt().then(
-        () => this.reconnects++,
+        () => undefined,
         (err: unknown) => {
           if (this.status === 'closed') return;
           if (this.current !== undefined && this.current.isUp) this.current.close();
@@ -241,7 +244,13 @@ export class Link {
 
 /** A refused token stays ERR_AUTH; anything else that stops a connection is ERR_CONNECT. */
 function connectError(url: string, cause: unknown): RingbusError {
-  if (cause instanceof RingbusError && cause.code === ErrorCode.AUTH) return cause;
+  if (
+    cause instanceof RingbusError &&
+    (cause.code === ErrorCode.AUTH ||
+      cause.code === ErrorCode.CONNECT ||
+      cause.code === ErrorCode.INVALID_OPTIONS)
+  )
+    return cause;
   const why = cause instanceof Error ? cause.message : String(cause);
   return new RingbusError(ErrorCode.CONNECT, `could not connect to ${url}: ${why}`, { cause });
 }

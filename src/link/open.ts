@@ -32,17 +32,14 @@ export async function listenOn(
   const settings = sessionSettings(o, true);
   const maxConnections = maxConnectionsOf(o);
   let listener: Listener | undefined = undefined;
+  let accepted = 0;
   const accept = (conn: Connection): void => {
     if (listener === undefined || listener.isClosed) return conn.destroy();
     if (listener.links.length >= maxConnections) return refuse(conn, maxConnections);
-    const link = new Link(
-      bus,
-      `${parsed.protocol}//${conn.remote}`,
-      'in',
-      o.raw !== undefined,
-      undefined,
-      undefined
-    );
+    // Unix peers have no address: number them under the listener's URL.
+    const name =
+      conn.remote === '' ? `${listener.url}#${++accepted}` : `${parsed.protocol}//${conn.remote}`;
+    const link = new Link(bus, name, 'in', o.raw !== undefined, undefined, undefined);
     listener.track(link);
     const l = listener;
     link.adopt(

@@ -7,6 +7,7 @@ import {
   DEFAULT_KEEPALIVE_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PENDING_BYTES,
   DEFAULT_MAX_SUBSCRIPTIONS_PER_LINK,
   DEFAULT_RECONNECT_INITIAL_MS,
   DEFAULT_RECONNECT_MAX_MS,
@@ -33,6 +34,8 @@ export interface LinkOptions {
   writeTimeoutMs?: number;
   /** Delay before encoded frames are written: 0 writes once per tick (lowest latency). @defaultValue 0 */
   flushIntervalMs?: number;
+  /** Bytes written to the peer and not yet read by it before the connection is dropped. @defaultValue 16 MiB */
+  maxPendingBytes?: number;
   /** Disable Nagle's algorithm (TCP). @defaultValue true */
   noDelay?: boolean;
   /** Bound of the send queue for the peer's QoS 0 interest, in messages. @defaultValue 8192 */
@@ -161,6 +164,7 @@ const linkShape = {
   writeTimeoutMs: positive(MAX_DURATION_MS).optional(),
   flushIntervalMs: ms(1000).optional(),
   noDelay: z.boolean('must be a boolean').optional(),
+  maxPendingBytes: positive(MAX_FRAME_BYTES).optional(),
   sendQueueSize: positive(MAX_QUEUE_SIZE).optional(),
   overflow: z
     .enum(
@@ -226,6 +230,10 @@ export function sessionSettings(o: AnyLinkOptions, isListener: boolean): Session
       ? (o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS)
       : (o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
     writeTimeoutMs: o.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+    maxPendingBytes: Math.max(
+      o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+      2 * (o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    ),
     flushIntervalMs: o.flushIntervalMs ?? 0,
     sendQueueSize: o.sendQueueSize ?? DEFAULT_SEND_QUEUE_SIZE,
     overflow: o.overflow ?? 'drop-oldest',

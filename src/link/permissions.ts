@@ -37,6 +37,14 @@ export class Permissions {
     return verdict;
   }
 
+  /** May the peer publish on every topic `pattern` matches? */
+  mayPublishAll(pattern: string): boolean {
+    const allowed = this.publish;
+    if (allowed === undefined) return true;
+    const tokens = parsePattern(pattern);
+    return allowed.some((p) => covers(p, tokens));
+  }
+
   /**
    * May the peer subscribe to `pattern`: does every topic it matches lie within an allowed one?
    * The reply inbox of the peer's own bus (`$inbox.<peer id>.*`) is always allowed, so requests

@@ -59,6 +59,7 @@ export class RawSession implements LinkSession {
       settings.maxFrameBytes,
       settings.flushIntervalMs,
       settings.writeTimeoutMs,
+      settings.maxPendingBytes,
       {
         beforeFlush: () => undefined,
         pause: () => this.sub?.pause(),

@@ -23,7 +23,7 @@ import {
 } from '../frames/envelope.js';
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
-import { MAX_DURATION_MS } from '../limits.js';
+import { MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
 import type { Message, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
 import type { Queue } from '../queue.js';
@@ -39,6 +39,7 @@ export interface SessionSettings {
   readonly keepaliveMs: number;
   readonly handshakeTimeoutMs: number;
   readonly writeTimeoutMs: number;
+  readonly maxPendingBytes: number;
   readonly flushIntervalMs: number;
   readonly sendQueueSize: number;
   readonly overflow: Overflow;
@@ -78,6 +79,8 @@ export interface SessionHost {
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean;
   now(): number;
   reportError(error: RingbusError): void;
+  /** Is a link to a bus with this id up? */
+  peerConnected(id: string): boolean;
 }
 
 /** Told by the bus when what it would advertise changes. @internal */
@@ -198,11 +201,14 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     this.decoder = new RangeFrameDecoder(settings.maxFrameBytes, (bytes, start, end) =>
       this.onFrame(bytes, start, end)
     );
+    // Until the peer's HELLO is accepted, only a handshake-sized frame may be buffered.
+    this.decoder.maxFrameBytes = Math.min(settings.maxFrameBytes, MIN_FRAME_BYTES);
     this.writer = new FrameWriter(
       conn,
       settings.maxFrameBytes,
       settings.flushIntervalMs,
       settings.writeTimeoutMs,
+      settings.maxPendingBytes,
       {
         beforeFlush: () => {
           if (this.acks.length > 0) this.writeAcks();
@@ -215,7 +221,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     conn.setHandlers({
       data: (chunk) => this.onData(chunk),
       drain: () => this.writer.drained(),
-      close: () => this.teardown(undefined)
+      // A stream that ends inside a frame is a peer fault, not a clean goodbye.
+      close: () => this.teardown(this.decoder.end())
     });
     this.deadline = setTimeout(
       () =>
@@ -287,6 +294,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     } catch (err) {
       return Promise.reject(encodeError(err));
     }
+    this.counters.messagesOut++;
     this.wrote();
     if (pubId === 0) return Promise.resolve(-1);
     return new Promise((resolve, reject) => this.publishes.set(pubId, { resolve, reject }));
@@ -313,7 +321,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   /** {@link InterestWatcher.patternAdded} */
   patternAdded(pattern: string, queue: Queue): void {
-    if (queue.owner === this) return;
+    if (queue.owner === this || !this.mayForward(pattern)) return;
     const n = this.patternCounts.get(pattern) ?? 0;
     this.patternCounts.set(pattern, n + 1);
     if (n === 0) this.control(FrameType.INTEREST, { pattern });
@@ -321,7 +329,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   /** {@link InterestWatcher.patternRemoved} */
   patternRemoved(pattern: string, queue: Queue): void {
-    if (queue.owner === this) return;
+    if (queue.owner === this || !this.mayForward(pattern)) return;
     const n = this.patternCounts.get(pattern) ?? 0;
     if (n <= 1) {
       this.patternCounts.delete(pattern);
@@ -335,6 +343,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const wanted =
       !queue.closed &&
       queue.owner !== this &&
+      this.mayForward(queue.pattern) &&
       queue.consumers.some((c) => c.link !== this) &&
       (queue.channel !== undefined || queue.qos === 1);
     const sid = this.advertised.get(queue);
@@ -431,11 +440,19 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
           );
         }
       }
+      // A bus id is how replies find their way ($inbox.<id>.*): one connection per id.
+      if (hello.bus === this.host.id || this.host.peerConnected(hello.bus)) {
+        throw new RingbusError(
+          ErrorCode.FORBIDDEN,
+          `a bus with id '${hello.bus}' is already connected here; give each bus its own id`
+        );
+      }
       this.sendHello();
     }
     this.peer = hello.bus;
     // Never send the peer a frame larger than it accepts.
     this.writer.limit(Math.min(this.settings.maxFrameBytes, hello.maxFrameBytes));
+    this.decoder.maxFrameBytes = this.settings.maxFrameBytes;
     clearTimeout(this.deadline);
     this.deadline = undefined;
     this.state = State.UP;
@@ -498,7 +515,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
         {
           channel: sub.channel,
           qos: sub.qos,
-          queueSize: sub.queueSize,
+          // The peer chooses, the listener allocates: bounded by our own send queue size.
+          queueSize: Math.min(sub.queueSize, this.settings.sendQueueSize),
           overflow: sub.overflow,
           conflate: sub.qos === 0 ? sub.conflate : false,
           ackTimeoutMs: sub.ackTimeoutMs,
@@ -608,6 +626,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       enc.end();
       this.wrote();
     }
+  }
+
+  /** Would messages on `pattern` from this peer be accepted? Only then is interest advertised. */
+  private mayForward(pattern: string): boolean {
+    return this.permissions === undefined || this.permissions.mayPublishAll(pattern);
   }
 
   private mayPublish(topic: string): boolean {

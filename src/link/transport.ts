@@ -21,6 +21,8 @@ export interface Connection {
   readonly remote: string;
   /** Attaches the handlers; the adapter delivers nothing before. */
   setHandlers(handlers: ConnectionHandlers): void;
+  /** Bytes written and not yet handed to the peer (the transport's send buffer). */
+  readonly bufferedBytes: number;
   /** Queues bytes; false asks the writer to wait for `drain` (the bytes are still sent). */
   write(bytes: Uint8Array): boolean;
   /** Sends what is queued, then closes. */
