@@ -41,6 +41,8 @@ export class Link {
   private status: LinkState = 'connecting';
   private reconnects = 0;
   private everUp = false;
+  /** The peer of the last session, while none is current. */
+  private lastPeer: string | undefined = undefined;
   private failures = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Why the last session ended, to explain a failed attempt. */
@@ -80,7 +82,7 @@ export class Link {
 
   /** The peer bus's id (undefined in raw mode or before the first handshake). */
   get peer(): string | undefined {
-    return this.current?.peer;
+    return this.current?.peer ?? this.lastPeer;
   }
 
   /**
@@ -173,6 +175,9 @@ export class Link {
     this.lastError = error;
     if (session !== this.current) return;
     this.fold(session);
+    // Its counters are in `past` now; stats must not add them twice while the link is down.
+    this.lastPeer = session.peer;
+    this.current = undefined;
     if (this.status === 'closed') return;
     const wasUp = this.status === 'up';
     this.status = this.direction === 'out' ? 'down' : 'closed';

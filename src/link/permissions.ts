@@ -37,12 +37,12 @@ export class Permissions {
     return verdict;
   }
 
-  /** May the peer publish on every topic `pattern` matches? */
-  mayPublishAll(pattern: string): boolean {
+  /** May the peer publish on some topic `pattern` matches? */
+  mayPublishAny(pattern: string): boolean {
     const allowed = this.publish;
     if (allowed === undefined) return true;
     const tokens = parsePattern(pattern);
-    return allowed.some((p) => covers(p, tokens));
+    return allowed.some((p) => overlaps(p, tokens));
   }
 
   /**
@@ -74,6 +74,20 @@ export function covers(outer: readonly string[], inner: readonly string[]): bool
     if (o !== '*' && t === '*') return false;
   }
   return outer.length === inner.length;
+}
+
+/** True when some subject matches both patterns. */
+export function overlaps(a: readonly string[], b: readonly string[]): boolean {
+  const wild = (t: string): boolean => t === '*' || t === '>';
+  // A leading wildcard never matches the bus's own `$` subjects.
+  if ((wild(a[0]) && b[0].startsWith('$')) || (wild(b[0]) && a[0].startsWith('$'))) return false;
+  for (let i = 0; ; i++) {
+    if (i === a.length || i === b.length) return a.length === b.length;
+    const x = a[i];
+    const y = b[i];
+    if (x === '>' || y === '>') return true; // both still have at least one token here
+    if (x !== '*' && y !== '*' && x !== y) return false;
+  }
 }
 
 /**

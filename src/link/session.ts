@@ -222,7 +222,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       data: (chunk) => this.onData(chunk),
       drain: () => this.writer.drained(),
       // A stream that ends inside a frame is a peer fault, not a clean goodbye.
-      close: () => this.teardown(this.decoder.end())
+      close: () =>
+        this.teardown(
+          this.decoder.end() ??
+            new RingbusError(ErrorCode.LINK_DOWN, 'connection lost without a goodbye')
+        )
     });
     this.deadline = setTimeout(
       () =>
@@ -580,9 +584,15 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     readMsg(r, f, this.settings.codec);
     this.counters.messagesIn++;
     const tag = f.tag;
-    if (f.hops >= this.settings.hopLimit || !this.mayPublish(f.topic)) {
+    if (f.hops >= this.settings.hopLimit) {
       this.counters.refused++;
-      if (tag !== 0) this.settled(tag); // never deliverable here: the sender may forget it
+      if (tag !== 0) this.settled(tag); // it has gone round: the sender may forget it
+      return;
+    }
+    if (!this.mayPublish(f.topic)) {
+      this.counters.refused++;
+      // Not ours to take: back to the sender, which retries elsewhere or dead-letters it.
+      if (tag !== 0) this.writeNack(tag, REFUSED_RETRY_MS);
       return;
     }
     if (f.sid === 0) {
@@ -628,9 +638,9 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     }
   }
 
-  /** Would messages on `pattern` from this peer be accepted? Only then is interest advertised. */
+  /** Could any message on `pattern` from this peer be accepted? Only then is interest advertised. */
   private mayForward(pattern: string): boolean {
-    return this.permissions === undefined || this.permissions.mayPublishAll(pattern);
+    return this.permissions === undefined || this.permissions.mayPublishAny(pattern);
   }
 
   private mayPublish(topic: string): boolean {
