@@ -141,6 +141,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private seq = 0;
   private subscriptionSeq = 0;
   private requestSeq = 0;
+  private linkSeq = 0;
   private inbox: Subscription | undefined = undefined;
   private readonly inboxPrefix: string;
   private closed = false;
@@ -803,6 +804,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         : new Message(state.name, frame.payload, frame.id, frame.attempt, now, meta);
     queue.push(msg);
     return true;
+  }
+
+  /** @internal {@link LinkHost.nextLinkId} */
+  nextLinkId(): number {
+    return ++this.linkSeq;
   }
 
   /** @internal {@link SessionHost.peerConnected} */

@@ -11,6 +11,7 @@ export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 /** What a link needs from its bus. @internal */
 export interface LinkHost {
   readonly links: Set<Link>;
+  nextLinkId(): number;
   linkEvent(event: 'link-up', link: Link): void;
   linkEvent(event: 'link-down', link: Link, error: RingbusError | undefined): void;
 }
@@ -37,6 +38,8 @@ export class Link {
   readonly direction: 'in' | 'out';
   /** True in raw (nanoQ) mode. */
   readonly raw: boolean;
+  /** Per-bus link number, unique for the life of the bus. */
+  readonly id: number;
   private current: LinkSession | undefined = undefined;
   private status: LinkState = 'connecting';
   private reconnects = 0;
@@ -72,6 +75,7 @@ export class Link {
     this.url = url;
     this.direction = direction;
     this.raw = raw;
+    this.id = host.nextLinkId();
     host.links.add(this);
   }
 
@@ -131,6 +135,7 @@ export class Link {
     const c: SessionCounters | undefined = s?.counters;
     const p = this.past;
     return {
+      id: this.id,
       url: this.url,
       direction: this.direction,
       state: this.status,

@@ -101,6 +101,8 @@ export interface ListenOptions extends LinkOptions {
 
 /** One link in `bus.stats()`. */
 export interface LinkStats {
+  /** Per-bus link number, unique for the life of the bus (tells apart links to one URL). */
+  id: number;
   /** The URL connected to, or the peer address of an accepted link. */
   url: string;
   /** 'out' for `connect()`, 'in' for links a listener accepted. */

@@ -106,12 +106,19 @@ export class RawSession implements LinkSession {
     return this.sub?.dropped ?? 0;
   }
 
-  /** Raw peers have no pong: resolves once what is encoded has been handed to the transport. */
+  /**
+   * Raw peers have no pong: resolves once what was published before the call has been handed to
+   * the transport (after the drain already scheduled).
+   */
   ping(): Promise<void> {
     if (!this.up)
       return Promise.reject(new RingbusError(ErrorCode.LINK_DOWN, 'the raw link is down'));
-    this.writer.flush();
-    return Promise.resolve();
+    return new Promise((resolve) =>
+      queueMicrotask(() => {
+        this.writer.flush();
+        resolve();
+      })
+    );
   }
 
   /** Sends `payload` as one raw frame (the topic does not travel in raw mode). */

@@ -23,7 +23,7 @@ import {
 } from '../frames/envelope.js';
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
-import { MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
+import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
 import type { Message, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
 import type { Queue } from '../queue.js';
@@ -523,7 +523,12 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
           queueSize: Math.min(sub.queueSize, this.settings.sendQueueSize),
           overflow: sub.overflow,
           conflate: sub.qos === 0 ? sub.conflate : false,
-          ackTimeoutMs: sub.ackTimeoutMs,
+          // A private queue here only backs the peer's own queue, whose timeouts drive
+          // redelivery: ours is a safety net for a peer that vanished without a link drop.
+          ackTimeoutMs:
+            sub.channel === undefined
+              ? Math.min(MAX_ACK_TIMEOUT_MS, sub.ackTimeoutMs * (sub.maxAttempts + 1))
+              : sub.ackTimeoutMs,
           maxAttempts: sub.maxAttempts,
           maxInFlight: sub.credit,
           autoAck: false
