@@ -209,7 +209,7 @@ export function renderMetrics(stats: BusStats): string {
 
 function linkFamilies(links: readonly LinkStats[]): Family[] {
   const per = (f: (l: LinkStats) => number): [string, number][] =>
-    links.map((l) => [labels({ link: l.url, direction: l.direction, id: String(l.id) }), f(l)]);
+    links.map((l) => [labels({ id: String(l.id), link: l.url, direction: l.direction }), f(l)]);
   return [
     gauge(
       'ringbus_link_up',

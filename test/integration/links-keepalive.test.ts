@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCode } from '../../adapters/node.js';
+import { FrameType } from '../../src/frames/frame-type.js';
+import { makeBus } from '../helpers/bus.js';
+import { LinkEvents, LinkProxy, PlainServer, linkPair, rejectsWith } from '../helpers/links.js';
+import { helloFrame, openRawPeer } from '../helpers/raw-peer.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('keepalive and timeouts', () => {
+  it('detects a peer that stops responding on both sides (ERR_TIMEOUT)', async (t) => {
+    const server = makeBus(t);
+    const client = makeBus(t);
+    const atServer = new LinkEvents(server);
+    const atClient = new LinkEvents(client);
+    const listener = await server.listen('tcp://127.0.0.1:0', { keepaliveMs: 50 });
+    const proxy = await LinkProxy.open(listener.url);
+    t.after(() => proxy.close());
+    const link = await client.connect(proxy.url, { keepaliveMs: 50, reconnect: false });
+    proxy.freeze(); // both sockets stay open, but nothing gets through any more
+    await atClient.downCount(1, 3000);
+    await atServer.downCount(1, 3000);
+    assert.equal(atClient.downs[0].error?.code, ErrorCode.TIMEOUT);
+    assert.match(atClient.downs[0].error.message, /keepalive/);
+    assert.equal(atServer.downs[0].error?.code, ErrorCode.TIMEOUT);
+    assert.equal(link.state, 'down');
+    assert.equal(listener.links.length, 0);
+  });
+
+  it('drops a peer that completed the handshake but answers no PING', async (t) => {
+    const server = makeBus(t);
+    const events = new LinkEvents(server);
+    const listener = await server.listen('tcp://127.0.0.1:0', { keepaliveMs: 50 });
+    const peer = await openRawPeer(listener.url);
+    t.after(() => peer.destroy());
+    await peer.write(helloFrame({ bus: 'mute', keepaliveMs: 0 }));
+    await peer.waitForFrame(FrameType.HELLO);
+    await events.downCount(1, 3000);
+    assert.equal(events.downs[0].error?.code, ErrorCode.TIMEOUT);
+    await peer.closed;
+    const types = peer.frames().map((f) => f.type);
+    assert.ok(types.includes(FrameType.PING), 'the server pinged first');
+    assert.deepEqual(
+      peer.errors().map((e) => [e.code, e.fatal]),
+      [[ErrorCode.TIMEOUT, true]],
+      'and said why it hung up'
+    );
+  });
+
+  it('keeps a healthy idle link up across many keepalive intervals', async (t) => {
+    const { client, link, accepted } = await linkPair(t, {
+      listen: { keepaliveMs: 20 },
+      connect: { keepaliveMs: 20 }
+    });
+    const events = new LinkEvents(client);
+    const start = link.stats().framesIn;
+    // PINGs from the server and PONGs to the client's PINGs: at least 10 intervals pass.
+    await waitFor(() => link.stats().framesIn - start >= 20, 3000, '20 keepalive frames');
+    assert.equal(link.state, 'up');
+    assert.equal(accepted.state, 'up');
+    assert.deepEqual(events.downs, []);
+  });
+
+  it('rejects connect() with ERR_CONNECT when the peer never completes the handshake', async (t) => {
+    const silent = await PlainServer.open(0);
+    t.after(() => silent.close());
+    const client = makeBus(t);
+    await rejectsWith(
+      client.connect(silent.url, { connectTimeoutMs: 100 }),
+      ErrorCode.CONNECT,
+      /100 ms|handshake/
+    );
+    assert.equal(silent.connections, 1, 'a first connect is not retried');
+    await waitFor(
+      () => silent.sockets[0].destroyed || silent.sockets[0].readableEnded,
+      2000,
+      'the client hung up'
+    );
+    assert.deepEqual(client.stats().links, []);
+  });
+
+  it('drops a connection that sends no HELLO within handshakeTimeoutMs', async (t) => {
+    const server = makeBus(t);
+    const listener = await server.listen('tcp://127.0.0.1:0', { handshakeTimeoutMs: 50 });
+    const peer = await openRawPeer(listener.url);
+    t.after(() => peer.destroy());
+    await peer.closed;
+    assert.deepEqual(
+      peer.errors().map((e) => [e.code, e.fatal]),
+      [[ErrorCode.TIMEOUT, true]]
+    );
+    assert.equal(listener.links.length, 0);
+  });
+});

@@ -1,0 +1,4 @@
+import { transportConformance } from '../conformance/transport.js';
+import { listenUrl } from '../helpers/links.js';
+
+transportConformance('unix', () => listenUrl('unix', 'conf'));
