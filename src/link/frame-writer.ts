@@ -2,6 +2,9 @@ import { ErrorCode, RingbusError } from '../errors.js';
 import { FrameEncoder } from '../frames/frame-encoder.js';
 import type { Connection } from './transport.js';
 
+/** Longest wait for a peer to take the last bytes before the connection is destroyed. */
+const END_GRACE_MS = 2000;
+
 /** What a {@link FrameWriter} tells its session. @internal */
 export interface WriterHooks {
   /** Last chance to add frames to this flush (coalesced acks). */
@@ -77,6 +80,9 @@ export class FrameWriter {
     const ok = this.conn.write(bytes);
     // Answers to a peer that sends but never reads (pongs, errors) must not pile up either.
     if (this.conn.bufferedBytes > this.maxPendingBytes) {
+      // Nothing more goes to this peer, not even a goodbye: it is not reading.
+      this.stop();
+      this.conn.destroy();
       this.hooks.stalled(
         new RingbusError(
           ErrorCode.LIMIT,
@@ -115,7 +121,11 @@ export class FrameWriter {
     this.flush();
     this.stop();
     this.conn.end();
-    const timer = setTimeout(() => this.conn.destroy(), this.writeTimeoutMs);
+    // A peer that reads takes the goodbye at once; one that does not must not hold close() up.
+    const timer = setTimeout(
+      () => this.conn.destroy(),
+      Math.min(this.writeTimeoutMs, END_GRACE_MS)
+    );
     (timer as { unref?: () => void }).unref?.();
   }
 
