@@ -64,14 +64,20 @@ export interface Target {
   name: string;
   goal: string;
   measured: string;
-  met: boolean;
+  /** Undefined when a figure it needs was not measured in this run. */
+  met?: boolean;
 }
 
-export function targetTable(targets: readonly Target[]): Table {
+function status(t: Target): string {
+  if (t.met === undefined) return 'not measured';
+  return t.met ? 'met' : '**not met**';
+}
+
+export function targetTable(targets: readonly Target[], title = 'Targets'): Table {
   return {
-    title: 'Targets',
+    title,
     head: ['target', 'goal', 'measured', 'status'],
-    rows: targets.map((t) => [t.name, t.goal, t.measured, t.met ? 'met' : '**not met**'])
+    rows: targets.map((t) => [t.name, t.goal, t.measured, status(t)])
   };
 }
 

@@ -8,6 +8,9 @@
  * the run's LAST message, so the window ends within 63 deliveries of the true last one without a
  * clock read per message. In the paced (latency) workload every payload carries its send time.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { peerByName } from './contenders.js';
 import { immediate, monoNs, sleep } from './harness.js';
 import type {
@@ -46,10 +49,42 @@ function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
+/** Set by {@link startProfiler}: stops it and writes the profile (before the reply to `close`). */
+let stopProfiler: (() => Promise<void>) | undefined;
+
+/**
+ * RINGBUS_NET_CPU_PROFILE=<dir>: every child records a V8 CPU profile from start to `close` and
+ * writes it to <dir>/<peer>-<role>-<pid>.cpuprofile (open in Chrome DevTools). `--cpu-prof` does
+ * not work here: the parent stops children with a signal right after they reply to `close`.
+ */
+async function startProfiler(task: ChildTask): Promise<void> {
+  const dir = process.env.RINGBUS_NET_CPU_PROFILE;
+  if (dir === undefined || dir === '') return;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.setSamplingInterval', { interval: 250 });
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  stopProfiler = async () => {
+    stopProfiler = undefined;
+    const { profile } = await session.post('Profiler.stop');
+    const file = path.join(dir, `${task.peer}-${task.role}-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Answers every request with exactly one reply; exits after replying to `close`. */
 function serve(handle: Handler): void {
   process.on('message', (m: Envelope) => {
-    handle(m).then(
+    const handled =
+      m.type === 'close'
+        ? handle(m).then(async (v) => {
+            await stopProfiler?.();
+            return v;
+          })
+        : handle(m);
+    handled.then(
       (value) => {
         const r: Reply = { id: m.id, ok: true, value };
         process.send!(r, () => {
@@ -314,6 +349,7 @@ async function main(): Promise<void> {
     throw new Error(`process.hrtime is not shared with the parent (child − parent = ${skewNs} ns)`);
   }
   const peer = peerByName(task.peer);
+  await startProfiler(task);
   switch (task.role) {
     case 'publisher':
       return runPublisher(peer, task);

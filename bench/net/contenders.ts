@@ -1,16 +1,17 @@
 /**
- * The network contenders, in table order. A new contender (e.g. ringbus over its tcp adapter) is
- * one more {@link NetPeer} module added here.
+ * The network contenders, in table order: ringbus first (the subject), then the peers. A new
+ * contender is one more {@link NetPeer} module added here.
  */
 import type { NetPeer } from './peer.js';
 import { mqtt } from './peers/mqtt.js';
 import { nats } from './peers/nats.js';
 import { rawNet } from './peers/raw-net.js';
 import { redis } from './peers/redis.js';
+import { ringbus } from './peers/ringbus.js';
 import { ws } from './peers/ws.js';
 import { zeromq } from './peers/zeromq.js';
 
-export const NET_PEERS: readonly NetPeer[] = [rawNet, ws, nats, redis, mqtt, zeromq];
+export const NET_PEERS: readonly NetPeer[] = [ringbus, rawNet, ws, nats, redis, mqtt, zeromq];
 
 export function peerByName(name: string): NetPeer {
   const peer = NET_PEERS.find((p) => p.name === name);

@@ -9,7 +9,7 @@
  * Topology: broker peers (nats, redis, mqtt) run the broker in its own process and both sides
  * connect to it. Brokerless peers (raw-net, ws, zeromq) let the *publisher* listen and the
  * subscribers connect, for 1→1 and fan-out alike: one topology for every workload, and the one a
- * ZeroMQ PUB socket (bind) and a ringbus node (`bus.listen`) would use.
+ * ZeroMQ PUB socket (bind) and a ringbus node (`bus.listen`) use.
  */
 
 /** Where a process listens or connects: loopback TCP or a Unix socket path. */

@@ -1,32 +1,33 @@
 /**
  * Network benchmarks: publishers and subscribers of each peer in separate child processes over
- * loopback TCP (and a Unix socket for raw-net), orchestrated from here. `runNetBenchmarks()`
- * returns structured results for bench/run.ts to report; `node build/bench/net/run.js` runs it
- * standalone and prints text tables.
+ * loopback TCP (and a Unix socket for ringbus and raw-net), orchestrated from here.
+ * `runNetBenchmarks()` returns structured results for bench/run.ts to report;
+ * `node build/bench/net/run.js` runs it standalone and prints text tables.
  *
  * Environment: RINGBUS_NET_RUNS (timed runs per cell, default 3), RINGBUS_NET_PEERS and
- * RINGBUS_NET_WORKLOADS (comma-separated filters, e.g. `raw-net,nats` and `W1,W4`).
+ * RINGBUS_NET_WORKLOADS (comma-separated filters, e.g. `raw-net,nats` and `W1,W4`),
+ * RINGBUS_NET_CPU_PROFILE (a directory: every child writes a V8 CPU profile there, see child.ts).
  *
  * Layout (peer.ts has the contract): broker peers (nats-server, redis-server, aedes) run the
- * broker in its own process; brokerless peers (raw-net, ws, zeromq) let the publisher listen and
- * the subscribers connect. Clock: process.hrtime (CLOCK_MONOTONIC, shared across processes on
- * Linux; every child checks it against the parent's at start).
+ * broker in its own process; brokerless peers (ringbus, raw-net, ws, zeromq) let the publisher
+ * listen and the subscribers connect. Clock: process.hrtime (CLOCK_MONOTONIC, shared across
+ * processes on Linux; every child checks it against the parent's at start).
  *
- * Adding a contender (e.g. ringbus over its tcp adapter): write a `NetPeer` module in
- * peers/ and list it in contenders.ts; the children find peers there by name.
+ * Adding a contender: write a `NetPeer` module in peers/ and list it in contenders.ts; the
+ * children find peers there by name. ringbus itself is one (peers/ringbus.ts).
  *
  * Cost: every peer starts its broker once; each (workload, peer) cell forks its own publisher
  * and subscriber processes and runs a warm-up plus RUNS runs of about 1 s (W4: 2 s). With
- * RUNS=3 the whole suite takes about two minutes on the 2-core machine.
+ * RUNS=3 the whole suite takes about three minutes on the 2-core machine.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MachineInfo, machineInfo } from '../harness.js';
-import { machineLines, rate, textTable } from '../report.js';
+import { machineLines, rate, targetTable, textTable } from '../report.js';
 import { NET_PEERS } from './contenders.js';
 import { killAllOwned, median } from './harness.js';
 import type { Broker } from './peer.js';
-import { NET_LEGEND, netTables, peerLines } from './report.js';
+import { NET_LEGEND, netTables, netTargets, peerLines } from './report.js';
 import { type RunFigures, WORKLOADS, type WorkloadId, runCell } from './workloads.js';
 
 export interface NetBenchOptions {
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
     if (t.note !== undefined) console.log(t.note);
   }
   console.log(`\n${NET_LEGEND.join('\n')}`);
+  console.log(textTable(targetTable(netTargets(report), 'Network targets')));
   console.log(
     `\n${report.runs} runs per cell, median shown; net suite took ${report.seconds.toFixed(0)} s`
   );
