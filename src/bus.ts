@@ -11,6 +11,7 @@ import {
   PLAIN,
   PublishMeta,
   type ReplyTarget,
+  type Responder,
   ReliableMessage,
   type Upstream
 } from './message.js';
@@ -738,16 +739,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     state.published++;
     this.published++;
     const now = this.clock.now();
-    const reply: ReplyTarget | undefined =
-      frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
-    const meta = new PublishMeta(
-      frame.headers,
-      frame.ttlMs === 0 ? 0 : now + frame.ttlMs,
-      reply,
-      origin,
-      frame.hops + 1,
-      0
-    );
+    const meta = remoteMeta(frame, origin, now, this, 0);
     const id = toAll ? ++this.seq : frame.id;
     const qos = toAll ? frame.qos : 0;
     const msg =
@@ -788,16 +780,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     }
     if (queue.closed || queue.isBlockedFor(frame.topic)) return false;
     const now = this.clock.now();
-    const reply: ReplyTarget | undefined =
-      frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder: this };
-    const meta = new PublishMeta(
-      frame.headers,
-      frame.ttlMs === 0 ? 0 : now + frame.ttlMs,
-      reply,
-      origin,
-      frame.hops + 1,
-      frame.tag
-    );
+    const meta = remoteMeta(frame, origin, now, this, frame.tag);
     const msg =
       frame.tag !== 0
         ? new ReliableMessage(state.name, frame.payload, frame.id, frame.attempt, now, meta)
@@ -956,6 +939,35 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       this.logger.error({ err, event }, 'ringbus: an event listener threw');
     }
   }
+}
+
+/** The meta of a message from a link; plain ones share one per (origin, hops): no allocation. */
+function remoteMeta(
+  frame: InboundFrame,
+  origin: Upstream,
+  now: number,
+  responder: Responder,
+  tag: number
+): PublishMeta {
+  const hops = frame.hops + 1;
+  if (
+    frame.headers === NO_HEADERS &&
+    frame.ttlMs === 0 &&
+    frame.replyTo === undefined &&
+    tag === 0
+  ) {
+    return (origin.plainMetas[hops] ??= new PublishMeta(NO_HEADERS, 0, undefined, origin, hops, 0));
+  }
+  const reply: ReplyTarget | undefined =
+    frame.replyTo === undefined ? undefined : { topic: frame.replyTo, responder };
+  return new PublishMeta(
+    frame.headers,
+    frame.ttlMs === 0 ? 0 : now + frame.ttlMs,
+    reply,
+    origin,
+    hops,
+    tag
+  );
 }
 
 function queueStats(q: Queue, subscription: number | undefined): QueueStats {

@@ -48,6 +48,8 @@ export interface ReplyTarget {
 export interface Upstream {
   /** The peer's delivery `tag` was acked (or dead-lettered) here. */
   settled(tag: number): void;
+  /** Shared metas of its plain messages (no headers, TTL, reply or tag), by hop count. */
+  readonly plainMetas: (PublishMeta | undefined)[];
 }
 
 /**

@@ -44,6 +44,8 @@ export class BodyReader {
   /** An unsigned LEB128 integer of up to 53 bits, shortest encoding only. */
   uint(): number {
     const b = this.body;
+    // Most fields (flags-sized ids, hops, attempts, lengths) fit one byte.
+    if (this.pos < this.end && b[this.pos] < 0x80) return b[this.pos++];
     let value = 0;
     let weight = 1;
     for (let i = 0; i < MAX_UINT_BYTES; i++) {

@@ -24,7 +24,7 @@ import {
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
 import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
-import type { Message, Upstream } from '../message.js';
+import type { Message, PublishMeta, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
 import type { Queue } from '../queue.js';
 import type { Handler, Subscription } from '../subscription.js';
@@ -184,6 +184,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   private readonly pings = new Map<number, PendingPing>();
   private pingSeq = 0;
   private readonly deferredPings: number[] = [];
+  /** {@link Upstream.plainMetas} */
+  readonly plainMetas: (PublishMeta | undefined)[] = [];
   private readonly publishes = new Map<number, PendingPublish>();
   private pubSeq = 0;
   private idleTicks = 0;
