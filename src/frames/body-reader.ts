@@ -1,4 +1,5 @@
 import { ErrorCode, RingbusError } from '../errors.js';
+import { ByteSlab } from './byte-slab.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -21,6 +22,10 @@ export class BodyReader {
   private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(
     undefined
   );
+  /** The last subject read and its bytes: a stream of messages mostly repeats its topic. */
+  private lastSubject = '';
+  private readonly lastBytes = new Uint8Array(CACHED_MAX);
+  private readonly slab = new ByteSlab();
   /** Offset of the next unread byte. */
   pos = 0;
 
@@ -82,9 +87,12 @@ export class BodyReader {
     return view;
   }
 
-  /** Everything left, copied into a new array (a view would keep the whole chunk alive). */
+  /**
+   * Everything left, copied out of the chunk (a view would keep the whole chunk alive): small
+   * runs into a shared slab, like Node's pooled Buffers.
+   */
   restCopy(): Uint8Array {
-    const copy = this.body.slice(this.pos, this.end);
+    const copy = this.slab.copy(this.body, this.pos, this.end);
     this.pos = this.end;
     return copy;
   }
@@ -99,6 +107,23 @@ export class BodyReader {
     const start = end - n;
     if (n > CACHED_MAX) return decode(this.body, start, end);
     const b = this.body;
+    const last = this.lastBytes;
+    if (n === this.lastSubject.length) {
+      let i = 0;
+      while (i < n && last[i] === b[start + i]) i++;
+      if (i === n) return this.lastSubject;
+    }
+    const s = this.cachedSubject(b, start, end);
+    if (s.length === n) {
+      // ASCII only, as in the cache: the string's length is its byte length.
+      this.lastSubject = s;
+      last.set(b.subarray(start, end));
+    }
+    return s;
+  }
+
+  private cachedSubject(b: Uint8Array, start: number, end: number): string {
+    const n = end - start;
     let h = n;
     for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]) | 0;
     const slot = h & (CACHE_SLOTS - 1);
