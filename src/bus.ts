@@ -42,6 +42,7 @@ import {
 } from './publish-options.js';
 import { type Handler, Subscription } from './subscription.js';
 import type { InboundFrame } from './frames/envelope.js';
+import { FrameCache } from './link/frame-cache.js';
 import type { InterestWatcher } from './link/session.js';
 import type { ConnectOptions, ListenOptions } from './link/options.js';
 import type { Link } from './link/link.js';
@@ -163,6 +164,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private readonly watchers = new Set<InterestWatcher>();
   /** Interest queues of links: each is indexed under every pattern its peer wants. */
   private readonly interestQueues = new Map<Queue, Set<string>>();
+  private frameCache: FrameCache | undefined = undefined;
   /** @internal open links and listeners, for stats and close() */
   readonly links = new Set<Link>();
   /** @internal */
@@ -552,6 +554,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** @internal {@link QueueHost} */
   now(): number {
     return this.clock.now();
+  }
+
+  /** @internal {@link SessionHost.frames}, made with the first link. */
+  get frames(): FrameCache {
+    return (this.frameCache ??= new FrameCache());
   }
 
   /** @internal {@link QueueHost} */

@@ -3,8 +3,16 @@ import { encodeVarint, varintLength } from './varint.js';
 
 const utf8 = new TextEncoder();
 
-/** Initial capacity of a {@link FrameEncoder}'s buffer; it doubles as needed. */
+/**
+ * First buffer of a {@link FrameEncoder}. Each next one doubles up to 64 KiB (a busy link renews
+ * its buffer every few hundred frames, an idle one keeps 4 KiB), or is sized for a larger frame.
+ */
 const INITIAL_BYTES = 4096;
+const STEADY_BYTES = 64 * 1024;
+/** Writes one flush may be cut into by shared frames; past it they are copied. */
+const MAX_CHUNKS = 16;
+/** Longest string field whose encoding is kept for the next write of the same string. */
+const CACHED_STR_MAX = 128;
 
 function assertMaxFrameBytes(maxFrameBytes: number): void {
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > MAX_FRAME_BYTES) {
@@ -26,8 +34,11 @@ function assertBodySize(body: Uint8Array, maxFrameBytes: number): void {
  * Appends frames (docs/protocol.md §1) to one growable buffer, so many frames leave as one write:
  * the write-coalescing unit of a link.
  *
- * @remarks `frame` is amortised O(body length) and allocates only when the buffer grows (it
- * doubles and is kept across `take` calls); `take` allocates the returned copy.
+ * @remarks `frame` is amortised O(body length). `takeChunks` hands out views and never copies:
+ * the encoder goes on writing after them and starts a new buffer when one is full, so bytes it
+ * handed out are never written again (a transport may hold them until the write completes).
+ * Whole frames another encoder wrote can be appended by reference with `share`: a fan-out writes
+ * the same bytes to every link.
  *
  * @example
  * ```ts
@@ -43,6 +54,18 @@ export class FrameEncoder {
 
   private buffer: Uint8Array;
   private used: number;
+  /** Offset of the first byte not yet taken. */
+  private taken = 0;
+  /** Views cut off for the transport, in order, before the run and the own bytes from `taken`. */
+  private readonly chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
+  /** Frames shared from another encoder's target, `run[runStart, runEnd)`, not copied. */
+  private run: Uint8Array | undefined = undefined;
+  private runStart = 0;
+  private runEnd = 0;
+  /** The last ASCII string field written, and its encoding (length prefix and bytes). */
+  private lastStr = '';
+  private lastField = new Uint8Array(1);
   /** Offset of the frame being written in place, and the bytes reserved for its prefix. */
   private start = 0;
   private prefix = 1;
@@ -61,7 +84,7 @@ export class FrameEncoder {
 
   /** Bytes written since the last {@link FrameEncoder.take} (length prefixes included). */
   get size(): number {
-    return this.used;
+    return this.chunkBytes + (this.runEnd - this.runStart) + (this.used - this.taken);
   }
 
   /**
@@ -72,11 +95,52 @@ export class FrameEncoder {
    */
   frame(body: Uint8Array): void {
     assertBodySize(body, this.maxFrameBytes);
-    const needed = this.used + varintLength(body.length) + body.length;
-    if (needed > this.buffer.length) this.grow(needed);
+    if (this.run !== undefined) this.cutRun();
+    this.ensure(varintLength(body.length) + body.length);
     this.used += encodeVarint(body.length, this.buffer, this.used);
     this.buffer.set(body, this.used);
     this.used += body.length;
+  }
+
+  /**
+   * Appends whole frames another encoder wrote, `bytes[start, end)`, by reference: they go out as
+   * they are, with no copy when they continue the frames shared just before (the same fan-out in
+   * the same order). `bytes` must never change (an encoder's {@link FrameEncoder.target} never
+   * does for frames it ended).
+   */
+  share(bytes: Uint8Array, start: number, end: number): void {
+    if (bytes === this.run && start === this.runEnd) {
+      this.runEnd = end;
+      return;
+    }
+    if (this.run !== undefined) this.cutRun();
+    if (this.chunks.length >= MAX_CHUNKS) {
+      // Interleaved with frames of our own: copy rather than cut the flush into many writes.
+      this.ensure(end - start);
+      this.buffer.set(bytes.subarray(start, end), this.used);
+      this.used += end - start;
+      return;
+    }
+    if (this.used > this.taken) this.cut(this.buffer.subarray(this.taken, this.used));
+    this.taken = this.used;
+    this.run = bytes;
+    this.runStart = start;
+    this.runEnd = end;
+  }
+
+  /** The array being written; the bytes of a frame once ended are never written again. */
+  get target(): Uint8Array {
+    return this.buffer;
+  }
+
+  /** Offset in {@link FrameEncoder.target} where the next byte goes. */
+  get position(): number {
+    return this.used;
+  }
+
+  /** Offset in {@link FrameEncoder.target} of the frame begun last; after `end` it ends at `position`. */
+  get frameStart(): number {
+    return this.start;
   }
 
   /**
@@ -87,6 +151,7 @@ export class FrameEncoder {
    *   the body turns out longer
    */
   begin(estimate: number): void {
+    if (this.run !== undefined) this.cutRun();
     this.start = this.used;
     this.prefix = estimate < 0x80 ? 1 : varintLength(Math.min(estimate, MAX_FRAME_BYTES));
     this.ensure(this.prefix + estimate);
@@ -108,9 +173,17 @@ export class FrameEncoder {
     this.ensure(8);
     const b = this.buffer;
     let v = value;
-    while (v >= 0x80) {
-      b[this.used++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    if (v <= 0xffffffff) {
+      // Integer ops while they are exact: ids and counters almost always fit 32 bits.
+      while (v > 0x7f) {
+        b[this.used++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v >= 0x80) {
+        b[this.used++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
     }
     b[this.used++] = v;
   }
@@ -118,9 +191,17 @@ export class FrameEncoder {
   /** Writes a string field: its UTF-8 byte length as a field integer, then the bytes. */
   str(value: string): void {
     const n = value.length;
-    // ASCII fast path: byte length = string length, known before writing.
     this.ensure(8 + n);
     const b = this.buffer;
+    if (value === this.lastStr) {
+      // A link sends one topic many times in a row: copy its field, length included.
+      const field = this.lastField;
+      const at = this.used;
+      for (let i = 0; i < field.length; i++) b[at + i] = field[i];
+      this.used = at + field.length;
+      return;
+    }
+    // ASCII fast path: byte length = string length, known before writing.
     const at = this.used;
     let p = at + (n < 0x80 ? 1 : varintLength(n));
     let i = 0;
@@ -132,6 +213,10 @@ export class FrameEncoder {
     if (i === n) {
       this.uint(n);
       this.used = p;
+      if (n <= CACHED_STR_MAX) {
+        this.lastStr = value;
+        this.lastField = b.slice(at, p);
+      }
       return;
     }
     const bytes = utf8.encode(value);
@@ -186,26 +271,67 @@ export class FrameEncoder {
   }
 
   /**
-   * Returns the bytes written since the last call and empties the encoder.
+   * Returns the bytes written since the last call, in order, and empties the encoder.
    *
-   * @returns a copy, owned by the caller: it stays valid while the encoder is reused (a transport
-   *   may hold it until the write completes); empty if nothing was written
+   * @returns views owned by the caller: the encoder never writes those bytes again, so they stay
+   *   valid while the encoder is reused (a transport may hold them until the write completes);
+   *   empty if nothing was written
    */
-  take(): Uint8Array {
-    const out = this.buffer.slice(0, this.used);
-    this.used = 0;
+  takeChunks(): Uint8Array[] {
+    if (this.run !== undefined) this.cutRun();
+    const out = this.chunks.slice();
+    if (this.used > this.taken) out.push(this.buffer.subarray(this.taken, this.used));
+    this.taken = this.used;
+    this.chunks.length = 0;
+    this.chunkBytes = 0;
     return out;
   }
 
-  private ensure(more: number): void {
-    if (this.used + more > this.buffer.length) this.grow(this.used + more);
+  /** {@link FrameEncoder.takeChunks} as one array (a copy when there are several). */
+  take(): Uint8Array {
+    const chunks = this.takeChunks();
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 
-  private grow(needed: number): void {
-    let capacity = this.buffer.length * 2;
-    while (capacity < needed) capacity *= 2;
-    const next = new Uint8Array(capacity);
-    next.set(this.buffer.subarray(0, this.used));
+  private cutRun(): void {
+    this.cut(this.run!.subarray(this.runStart, this.runEnd));
+    this.run = undefined;
+    this.runStart = this.runEnd = 0;
+  }
+
+  private cut(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+  }
+
+  private ensure(more: number): void {
+    if (this.used + more > this.buffer.length) this.renew(more);
+  }
+
+  /**
+   * Starts a new buffer with room for `more`: the complete frames not taken yet stay where they
+   * are as a chunk of the old one (no copy, and a transport holding them pins only that), a frame
+   * in progress moves.
+   */
+  private renew(more: number): void {
+    // `start` is that frame's offset; outside a frame it is stale and moving from it is harmless.
+    const from = Math.max(this.start, this.taken);
+    if (from > this.taken) this.cut(this.buffer.subarray(this.taken, from));
+    const moving = this.used - from;
+    const next = new Uint8Array(
+      Math.max(Math.min(2 * this.buffer.length, STEADY_BYTES), 2 * (moving + more))
+    );
+    next.set(this.buffer.subarray(from, this.used));
+    this.start -= from;
+    this.used = moving;
+    this.taken = 0;
     this.buffer = next;
   }
 }

@@ -19,7 +19,7 @@ export interface WriterHooks {
 
 /**
  * The send side of a connection: frames are encoded into one buffer and written as one chunk per
- * tick (or per `flushIntervalMs`), so a burst costs one syscall; a full socket pauses the
+ * tick (or per `flushIntervalMs`), so a burst costs one syscall (a few when it shares frames); a full socket pauses the
  * session's queues until it drains. @internal
  */
 export class FrameWriter {
@@ -51,9 +51,9 @@ export class FrameWriter {
   /** Lowers the largest frame sent (the peer's limit), keeping what is encoded already. */
   limit(maxFrameBytes: number): void {
     if (maxFrameBytes === this.encoder.maxFrameBytes) return;
-    const pending = this.encoder.take();
+    const pending = this.encoder.takeChunks();
     this.encoder = new FrameEncoder(maxFrameBytes);
-    if (pending.length > 0) this.encoder.bytes(pending);
+    for (const chunk of pending) this.encoder.bytes(chunk);
   }
 
   /** Counts a frame just encoded and makes sure a flush follows. */
@@ -75,9 +75,12 @@ export class FrameWriter {
     if (this.closed) return;
     this.hooks.beforeFlush();
     if (this.encoder.size === 0) return;
-    const bytes = this.encoder.take();
-    this.bytesOut += bytes.length;
-    const ok = this.conn.write(bytes);
+    let ok = true;
+    // Usually one chunk; more when frames shared with other links (a fan-out) cut it.
+    for (const chunk of this.encoder.takeChunks()) {
+      this.bytesOut += chunk.length;
+      ok = this.conn.write(chunk);
+    }
     // Answers to a peer that sends but never reads (pongs, errors) must not pile up either.
     if (this.conn.bufferedBytes > this.maxPendingBytes) {
       // Nothing more goes to this peer, not even a goodbye: it is not reading.

@@ -29,6 +29,7 @@ import type { Overflow, SubscribeOptions } from '../options.js';
 import type { Queue } from '../queue.js';
 import type { Handler, Subscription } from '../subscription.js';
 import { type Permissions, forbidden, sameToken } from './permissions.js';
+import type { FrameCache } from './frame-cache.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Connection } from './transport.js';
 import { parsePattern } from '../subject.js';
@@ -78,6 +79,8 @@ export interface SessionHost {
   /** Hands a message addressed to one of this bus's queues to it; false when it has no room. */
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean;
   now(): number;
+  /** Interest deliveries encoded by one link for the others. */
+  readonly frames: FrameCache;
   reportError(error: RingbusError): void;
   /** Is a link to a bus with this id up? */
   peerConnected(id: string): boolean;
@@ -717,20 +720,17 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     let ttlMs = 0;
     if (meta.expiresAt !== 0) ttlMs = Math.max(1, meta.expiresAt - this.host.now());
     if (meta.hops >= this.settings.hopLimit) return this.unsendable(msg, tag, undefined);
-    try {
-      writeMsg(
-        this.writer.encoder,
-        msg,
-        sid,
-        tag,
-        msg.id,
-        msg.attempt,
-        meta.hops,
-        ttlMs,
-        this.settings.codec
-      );
-    } catch (err) {
-      return this.unsendable(msg, tag, encodeError(err));
+    const enc = this.writer.encoder;
+    const codec = this.settings.codec;
+    // An interest delivery is the same bytes on every link: encoded once per bus.
+    const shared = sid === 0 && ttlMs === 0;
+    if (!shared || !this.host.frames.writeTo(enc, msg, msg.id, codec)) {
+      try {
+        writeMsg(enc, msg, sid, tag, msg.id, msg.attempt, meta.hops, ttlMs, codec);
+      } catch (err) {
+        return this.unsendable(msg, tag, encodeError(err));
+      }
+      if (shared) this.host.frames.remember(enc, msg, msg.id, codec);
     }
     this.counters.messagesOut++;
     this.wrote();

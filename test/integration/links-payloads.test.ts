@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCode, type Message, type PayloadCodec } from '../../adapters/node.js';
+import { Bus, ErrorCode, type Message, type PayloadCodec } from '../../adapters/node.js';
 import { LinkEvents, collect, linkPair, listenUrl, rejectsWith } from '../helpers/links.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -146,6 +146,50 @@ describe('payloads across a link', () => {
       up.map((m) => m.payload),
       [new Map([['x', [1, 2]]]), new Set(['a'])]
     );
+  });
+
+  it('fans one message out to links with and without a codec, each getting its own encoding', async (t) => {
+    // The hub encodes an interest delivery once and lets other links write the same bytes: only
+    // links with the same codec may share them, and a message with a TTL is not shared at all.
+    const hub = new Bus({ id: 'hub' });
+    const buses: Bus[] = [];
+    t.after(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+      await hub.close();
+    });
+    const plain = await hub.listen('tcp://127.0.0.1:0');
+    const coded = await hub.listen(listenUrl('unix'), { codec: mapCodec });
+    const received: Message[][] = [];
+    for (const [url, codec] of [
+      [plain.url, undefined],
+      [coded.url, mapCodec],
+      [plain.url, undefined],
+      [coded.url, mapCodec]
+    ] as const) {
+      const bus = new Bus();
+      buses.push(bus);
+      received.push(collect(bus, 'fan.>'));
+      await bus.connect(url, { reconnect: false, ...(codec === undefined ? {} : { codec }) });
+    }
+    const bytes = Uint8Array.from({ length: 200 }, (_, i) => i);
+    hub.publish('fan.map', new Map([['k', 1]]));
+    hub.publish('fan.bytes', bytes);
+    hub.publish('fan.ttl', 'soon', { ttlMs: 60_000 });
+    hub.publish('fan.text', 'héllo');
+    await Promise.all([...plain.links, ...coded.links].map((l) => l.flush()));
+    for (const [i, got] of received.entries()) {
+      const withCodec = i % 2 === 1;
+      assert.deepEqual(
+        got.map((m) => [m.topic, m.payload]),
+        [
+          ['fan.map', withCodec ? new Map([['k', 1]]) : {}],
+          ['fan.bytes', bytes],
+          ['fan.ttl', 'soon'],
+          ['fan.text', 'héllo']
+        ],
+        `subscriber ${i}`
+      );
+    }
   });
 
   it('closes a link that receives a codec payload without a codec (ERR_PROTOCOL)', async (t) => {
