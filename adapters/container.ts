@@ -4,6 +4,7 @@ import type { Logger } from '../src/logger.js';
 import type { TransportAdapter } from '../src/link/transport.js';
 import { environment } from '../src/link/transport.js';
 import { socketAdapter } from './socket.js';
+import { websocketAdapter } from './websocket.js';
 
 /** Container token of the adapter for a URL scheme: `ringbus:transport:<scheme>`. */
 export function transportToken(scheme: string): string {
@@ -36,8 +37,12 @@ export function registerLogger(logger: Logger, target: DependencyContainer = con
   target.register<Logger>(LOGGER_TOKEN, { useValue: logger });
 }
 
-for (const scheme of ['tcp', 'tcp4', 'tcp6', 'unix']) {
-  if (!container.isRegistered(transportToken(scheme))) registerTransport(scheme, socketAdapter);
+for (const [schemes, adapter] of [
+  [['tcp', 'tcp4', 'tcp6', 'unix'], socketAdapter],
+  [['ws', 'wss'], websocketAdapter]
+] as const) {
+  for (const scheme of schemes)
+    if (!container.isRegistered(transportToken(scheme))) registerTransport(scheme, adapter);
 }
 
 // The core asks the container; it never imports tsyringe itself (it must run in browsers).

@@ -1,6 +1,5 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { type Server, type Socket, connect as netConnect, createServer } from 'node:net';
-import { ErrorCode, RingbusError } from '../src/errors.js';
 import type {
   Connection,
   ConnectionHandlers,
@@ -8,6 +7,7 @@ import type {
   TransportOptions,
   TransportServer
 } from '../src/link/transport.js';
+import { connectTimeout, invalid, transportError } from './transport-errors.js';
 
 /**
  * TCP (`tcp://`, `tcp4://`, `tcp6://`) and Unix socket (`unix:///path`) links over `node:net`.
@@ -35,12 +35,7 @@ export const socketAdapter: TransportAdapter = {
           : netConnect({ host: where.host, port: where.port, family: where.family });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(
-          new RingbusError(
-            ErrorCode.CONNECT,
-            `no connection to ${url.href} within ${options.timeoutMs} ms`
-          )
-        );
+        reject(connectTimeout(url, options.timeoutMs));
       }, options.timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -82,12 +77,8 @@ function endpoint(url: URL): Endpoint {
 
 function wrap(socket: Socket, options: TransportOptions): Connection {
   socket.setNoDelay(options.noDelay);
-  const remote =
-    socket.remoteAddress === undefined
-      ? ''
-      : `${socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
   return {
-    remote,
+    remote: remoteOf(socket),
     get bufferedBytes() {
       return socket.writableLength;
     },
@@ -106,15 +97,24 @@ function wrap(socket: Socket, options: TransportOptions): Connection {
   };
 }
 
-function serverHandle(server: Server, url: URL): TransportServer {
+/** `host:port` of the peer (`[v6]:port`), or '' for a Unix socket peer. */
+export function remoteOf(socket: Socket): string {
+  if (socket.remoteAddress === undefined) return '';
+  const host = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress;
+  return `${host}:${socket.remotePort}`;
+}
+
+/** `url` with the host and port `server` really listens on (port 0 resolved), then `path`. */
+export function listeningUrl(server: Server, url: URL, path: string): string {
   const address = server.address();
-  let real = url.href;
-  if (address !== null && typeof address === 'object') {
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    real = `${url.protocol}//${host}:${address.port}`;
-  }
+  if (address === null || typeof address !== 'object') return url.href;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${url.protocol}//${host}:${address.port}${path}`;
+}
+
+function serverHandle(server: Server, url: URL): TransportServer {
   return {
-    url: real,
+    url: listeningUrl(server, url, ''),
     // close() removes a Unix socket file; a crash leaves it, which listen() handles.
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
   };
@@ -134,14 +134,4 @@ async function clearStaleSocket(path: string): Promise<void> {
     probe.once('error', () => resolve(false));
   });
   if (!alive) unlinkSync(path);
-}
-
-function transportError(what: string, url: URL, err: Error): RingbusError {
-  return new RingbusError(ErrorCode.CONNECT, `could not ${what} ${url.href}: ${err.message}`, {
-    cause: err
-  });
-}
-
-function invalid(url: URL, why: string): RingbusError {
-  return new RingbusError(ErrorCode.INVALID_OPTIONS, `${why} (got ${url.href})`);
 }

@@ -33,7 +33,8 @@ Runs a bus that other buses and the ringbus commands link to. It answers
 Options:
   -l, --listen <url>     listen on this URL; repeatable (default ${DEFAULT_LISTEN_URL}
                          when neither --listen nor the config file gives one)
-                         tcp://host:port, tcp4://, tcp6://[::1]:port, unix:///path.sock
+                         tcp://host:port, tcp4://, tcp6://[::1]:port, unix:///path.sock,
+                         ws://host:port/path
                          port 0 picks a free port (the real one is printed)
       --connect <url>    also link to another bus at this URL; repeatable
   -c, --config <file>    JSON config file (listen / connect options, auth tokens, id, logLevel)

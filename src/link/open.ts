@@ -52,7 +52,16 @@ export async function listenOn(
       })
     );
   };
-  const server = await adapter.listen(parsed, { noDelay: o.noDelay ?? true }, accept);
+  const server = await adapter.listen(
+    parsed,
+    {
+      noDelay: o.noDelay ?? true,
+      maxFrameBytes: settings.maxFrameBytes,
+      origins: o.origins,
+      httpServer: o.httpServer
+    },
+    accept
+  );
   listener = new Listener(server, (l) => bus.openListeners.delete(l));
   bus.openListeners.add(listener);
   return listener;
@@ -69,6 +78,7 @@ export async function connectLink(
   const settings = sessionSettings(o, false);
   const transport = {
     noDelay: o.noDelay ?? true,
+    maxFrameBytes: settings.maxFrameBytes,
     timeoutMs: settings.handshakeTimeoutMs
   };
   const link = new Link(
@@ -117,7 +127,7 @@ function resolve(url: string): { parsed: URL; adapter: TransportAdapter } {
   if (adapter === undefined) {
     throw new RingbusError(
       ErrorCode.UNSUPPORTED_SCHEME,
-      `no adapter handles '${scheme}://' here; use tcp://, tcp4://, tcp6:// or unix:// on Node, or register an adapter for '${scheme}'`
+      `no adapter handles '${scheme}://' here; use tcp://, tcp4://, tcp6://, unix://, ws:// or wss:// on Node, or register an adapter for '${scheme}'`
     );
   }
   return { parsed, adapter };

@@ -97,6 +97,18 @@ export interface ListenOptions extends LinkOptions {
   handshakeTimeoutMs?: number;
   /** Raw mode instead of the ringbus protocol. */
   raw?: RawOptions;
+  /**
+   * WebSocket: the `Origin` values accepted, such as `'https://app.example.com'`. A browser
+   * always sends its page's origin; others get HTTP 403. Clients that send none (not browsers)
+   * are not affected. @defaultValue any origin
+   */
+  origins?: string[];
+  /**
+   * WebSocket: a `node:http` or `node:https` server (already listening or not) to take upgrades
+   * from on the URL's path, instead of a server of the listener's own; `wss://` needs one. The
+   * listener never closes it. @defaultValue a new HTTP server on the URL's host and port
+   */
+  httpServer?: object;
 }
 
 /** One link in `bus.stats()`. */
@@ -210,7 +222,11 @@ export const listenOptionsSchema = z.strictObject({
     .optional(),
   maxConnections: positive(1 << 20).optional(),
   maxSubscriptionsPerLink: positive(1 << 24).optional(),
-  handshakeTimeoutMs: positive(MAX_DURATION_MS).optional()
+  handshakeTimeoutMs: positive(MAX_DURATION_MS).optional(),
+  origins: z.array(z.string('must be a string'), 'must be an array of origins').optional(),
+  httpServer: z
+    .custom<object>((v) => typeof v === 'object' && v !== null, 'must be an http.Server')
+    .optional()
 });
 
 /** Reconnect delays after validation, or undefined for no reconnect. @internal */

@@ -43,6 +43,16 @@ export interface TransportServer {
 export interface TransportOptions {
   /** Disable Nagle's algorithm (TCP): lower latency, more packets. */
   readonly noDelay: boolean;
+  /** Largest frame body this end accepts; a message-based transport sizes its messages by it. */
+  readonly maxFrameBytes: number;
+}
+
+/** What `listen` passes besides {@link TransportOptions} (each adapter takes what applies). */
+export interface ListenTransportOptions extends TransportOptions {
+  /** WebSocket: accepted `Origin` header values; undefined accepts any. */
+  readonly origins: readonly string[] | undefined;
+  /** WebSocket: an HTTP(S) server to take upgrades from instead of one of the adapter's own. */
+  readonly httpServer: object | undefined;
 }
 
 /**
@@ -53,7 +63,7 @@ export interface TransportAdapter {
   /** Listens on `url` and hands every accepted connection to `accept`. */
   listen(
     url: URL,
-    options: TransportOptions,
+    options: ListenTransportOptions,
     accept: (conn: Connection) => void
   ): Promise<TransportServer>;
   /** Opens a connection to `url`; rejects on failure or after `timeoutMs`. */

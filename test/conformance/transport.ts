@@ -115,12 +115,12 @@ export function transportConformance(name: string, makeUrl: () => string): void 
       async function stalledPeer(url: string) {
         const peer = await openRawPeer(url);
         let bytesRead = 0;
-        peer.socket.on('data', (chunk: Buffer) => void (bytesRead += chunk.length));
+        peer.onData((chunk) => void (bytesRead += chunk.length));
         await peer.write(helloFrame({ bus: 'stalled' }));
         await peer.write(controlFrame(FrameType.INTEREST, { pattern: 'bp.>' }));
         await peer.write(pingFrame(1));
         await peer.waitForFrame(FrameType.PONG); // the interest is registered
-        peer.socket.pause();
+        peer.pause();
         return { peer, bytesRead: () => bytesRead };
       }
 
@@ -154,7 +154,7 @@ export function transportConformance(name: string, makeUrl: () => string): void 
         assert.equal(accepted.state, 'up', 'a slow peer is not dropped before writeTimeoutMs');
 
         // Once the peer reads again, it gets everything that was sent and the rest flows.
-        peer.socket.resume();
+        peer.resume();
         await waitFor(
           () => accepted.stats().queued === 0 && bytesRead() >= accepted.stats().bytesOut,
           5000,

@@ -8,11 +8,12 @@ import {
   type ListenOptions,
   RingbusError
 } from '../../adapters/node.js';
+import { WebSocket } from 'ws';
 import { FrameType } from '../../src/frames/frame-type.js';
 import { waitFor } from './wait.js';
 
 /**
- * A plain `node:net` client for adversarial link tests: it writes whatever bytes a test gives it,
+ * A plain `node:net` (or `ws`) client for adversarial link tests: it writes whatever bytes a test gives it,
  * keeps every byte the server sends back, and records whether and when the server closed the
  * connection. It speaks no protocol by itself; the frame builders below make the valid parts.
  */
@@ -32,6 +33,16 @@ export interface ErrorBody {
   pubId?: number;
 }
 
+/** The byte stream under a {@link RawPeer}: a socket, or a WebSocket whose messages are chunks. */
+interface Pipe {
+  write(bytes: Uint8Array, done: () => void): void;
+  pause(): void;
+  resume(): void;
+  end(): void;
+  destroy(): void;
+  readonly destroyed: boolean;
+}
+
 export class RawPeer {
   /** Set once the server ended the connection, or it is gone. */
   isClosed = false;
@@ -39,35 +50,89 @@ export class RawPeer {
   closedByServer = false;
   /** Resolves when the server ended the connection (FIN), or it is gone. */
   readonly closed: Promise<void>;
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: Uint8Array[] = [];
+  private readonly listeners: ((chunk: Uint8Array) => void)[] = [];
   private ended = false;
+  private done: () => void = () => undefined;
 
-  constructor(readonly socket: Socket) {
-    // Each write its own segment, so chunk boundaries mostly survive to the server.
-    socket.setNoDelay(true);
-    // Errors (ECONNRESET from a server that destroys) are expected here: 'close' follows.
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+  private constructor(private readonly pipe: Pipe) {
     this.closed = new Promise((resolve) => {
-      const done = (): void => {
+      this.done = () => {
         if (this.isClosed) return;
         if (!this.ended) this.closedByServer = true;
         this.isClosed = true;
         resolve();
       };
-      // The server's FIN ends the connection for the test; our side then ends too (half-open
-      // sockets are only allowed so that a peer that ended first still reads the answer).
-      socket.on('end', () => {
-        done();
-        socket.end();
-      });
-      socket.once('close', done);
     });
+  }
+
+  /** A peer over a connected `node:net` socket. */
+  static overSocket(socket: Socket): RawPeer {
+    // Each write its own segment, so chunk boundaries mostly survive to the server.
+    socket.setNoDelay(true);
+    const peer = new RawPeer({
+      write: (bytes, done) => socket.write(bytes, () => done()),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+      end: () => socket.end(),
+      destroy: () => socket.destroy(),
+      get destroyed() {
+        return socket.destroyed;
+      }
+    });
+    // Errors (ECONNRESET from a server that destroys) are expected here: 'close' follows.
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => peer.receive(chunk));
+    // The server's FIN ends the connection for the test; our side then ends too (half-open
+    // sockets are only allowed so that a peer that ended first still reads the answer).
+    socket.on('end', () => {
+      peer.done();
+      socket.end();
+    });
+    socket.once('close', () => peer.done());
+    return peer;
+  }
+
+  /** A peer over an open WebSocket: each write is one binary message. */
+  static overWebSocket(ws: WebSocket): RawPeer {
+    const peer = new RawPeer({
+      write: (bytes, done) => ws.send(bytes, { binary: true }, () => done()),
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
+      end: () => ws.close(1000),
+      destroy: () => ws.terminate(),
+      get destroyed() {
+        return ws.readyState === WebSocket.CLOSED;
+      }
+    });
+    ws.on('error', () => undefined);
+    ws.on('message', (data: Buffer) => peer.receive(data));
+    ws.once('close', () => peer.done());
+    return peer;
+  }
+
+  private receive(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    for (const fn of this.listeners) fn(chunk);
   }
 
   /** Every byte received so far. */
   get received(): Uint8Array {
     return Buffer.concat(this.chunks);
+  }
+
+  /** Calls `fn` with every chunk received from now on. */
+  onData(fn: (chunk: Uint8Array) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Stops reading: the server's bytes pile up in its buffers. */
+  pause(): void {
+    this.pipe.pause();
+  }
+
+  resume(): void {
+    this.pipe.resume();
   }
 
   /** The frames received so far (complete ones; a partial tail is ignored). */
@@ -82,10 +147,10 @@ export class RawPeer {
       .map((f) => JSON.parse(Buffer.from(f.body).toString('utf8')) as ErrorBody);
   }
 
-  /** Writes bytes; resolves when they were handed to the kernel (or the socket is gone). */
+  /** Writes bytes; resolves when they were handed to the kernel (or the connection is gone). */
   write(bytes: Uint8Array): Promise<void> {
-    if (this.isClosed || this.socket.destroyed) return Promise.resolve();
-    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
+    if (this.isClosed || this.pipe.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.pipe.write(bytes, resolve));
   }
 
   /** Writes the chunks one after another, each its own write. */
@@ -96,13 +161,13 @@ export class RawPeer {
   /** Ends this side (FIN); the server's bytes can still arrive (the socket is half-open). */
   end(): void {
     this.ended = true;
-    this.socket.end();
+    this.pipe.end();
   }
 
   /** Closes at once (idempotent). */
   destroy(): void {
     this.ended = true;
-    this.socket.destroy();
+    this.pipe.destroy();
   }
 
   /** Resolves once a frame of `type` arrived (or rejects when the connection closes first). */
@@ -118,9 +183,19 @@ export class RawPeer {
   }
 }
 
-/** Opens a raw peer to a `tcp://host:port` or `unix:///path` URL. */
+/** Opens a raw peer to a `tcp://host:port`, `unix:///path` or `ws://host:port/path` URL. */
 export function openRawPeer(url: string): Promise<RawPeer> {
   const parsed = new URL(url);
+  if (parsed.protocol === 'ws:') {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        ws.removeListener('error', reject);
+        resolve(RawPeer.overWebSocket(ws));
+      });
+      ws.once('error', reject);
+    });
+  }
   // allowHalfOpen: after `end()` the peer still reads what the server answers.
   const socket =
     parsed.protocol === 'unix:'
@@ -133,7 +208,7 @@ export function openRawPeer(url: string): Promise<RawPeer> {
   return new Promise((resolve, reject) => {
     socket.once('connect', () => {
       socket.removeListener('error', reject);
-      resolve(new RawPeer(socket));
+      resolve(RawPeer.overSocket(socket));
     });
     socket.once('error', reject);
   });

@@ -1,0 +1,158 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Connection, ConnectionHandlers, TransportAdapter } from '../src/link/transport.js';
+import { listeningUrl, remoteOf } from './socket.js';
+import { invalid, transportError } from './transport-errors.js';
+
+/**
+ * Largest WebSocket message sent. The frame stream may be cut anywhere between messages (the
+ * receiver decodes it incrementally), so a big flush goes out as several messages.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Bytes queued on a WebSocket above which `write` asks the writer to wait. */
+const HIGH_WATER_BYTES = 64 * 1024;
+/** Varint prefix of the largest frame. */
+const MAX_PREFIX_BYTES = 5;
+const SEND = { binary: true, compress: false } as const;
+
+/**
+ * WebSocket links (`ws://host:port/path`, `wss://`) through the `ws` package: binary messages
+ * carrying the same varint frames as every other transport, several frames per message.
+ */
+export const websocketAdapter: TransportAdapter = {
+  async listen(url, options, accept) {
+    const path = url.pathname;
+    const own = options.httpServer === undefined;
+    if (own && url.protocol === 'wss:')
+      throw invalid(url, 'listening on wss:// needs an https.Server in the httpServer option');
+    if (!own && !(options.httpServer instanceof NetServer))
+      throw invalid(url, 'httpServer must be a node:http or node:https Server');
+    const server = own ? createServer(upgradeRequired) : (options.httpServer as Server);
+    const wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: maxPayloadOf(options.maxFrameBytes)
+    });
+    const open = new Set<WebSocket>();
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
+        // On a server of the user's, another handler may own that path.
+        if (own) refuse(socket, 404, 'Not Found');
+        return;
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && options.origins?.includes(origin) === false)
+        return refuse(socket, 403, 'Forbidden');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        open.add(ws);
+        ws.once('close', () => open.delete(ws));
+        accept(wrap(ws, remoteOf(req.socket)));
+      });
+    };
+    server.on('upgrade', onUpgrade);
+    if (own) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(transportError('listen on', url, err)));
+        server.listen(
+          { host: url.hostname.replace(/^\[|\]$/gu, ''), port: Number(url.port) },
+          resolve
+        );
+      });
+      server.on('error', () => undefined); // after listening, errors surface per connection
+    }
+    return {
+      url: listeningUrl(server, url, path),
+      async close() {
+        server.off('upgrade', onUpgrade);
+        wss.close();
+        // Links were closed before; a peer that never answered the close handshake is cut.
+        for (const ws of open) ws.terminate();
+        if (own) await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    };
+  },
+
+  connect(url, options) {
+    return new Promise<Connection>((resolve, reject) => {
+      const ws = new WebSocket(url.href, {
+        perMessageDeflate: false,
+        maxPayload: maxPayloadOf(options.maxFrameBytes),
+        handshakeTimeout: options.timeoutMs
+      });
+      ws.once('open', () => {
+        ws.removeAllListeners('error');
+        resolve(wrap(ws, url.host));
+      });
+      ws.once('error', (err) => reject(transportError('connect to', url, err)));
+    });
+  }
+};
+
+/** A message holds one whole frame at most this large, or up to 64 KiB of the stream. */
+function maxPayloadOf(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes + MAX_PREFIX_BYTES, MAX_MESSAGE_BYTES);
+}
+
+function wrap(ws: WebSocket, remote: string): Connection {
+  let waiting = false;
+  let handlers: ConnectionHandlers | undefined = undefined;
+  // What arrives before the session attaches (a listener may answer at once) waits for it.
+  let early: Uint8Array[] | undefined = [];
+  let closed = false;
+  ws.on('message', (raw, isBinary) => {
+    if (!isBinary) return ws.close(1003, 'ringbus frames travel in binary messages');
+    const data = raw as Buffer; // binaryType 'nodebuffer': one Buffer per message
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (handlers === undefined) early?.push(chunk);
+    else handlers.data(chunk);
+  });
+  ws.on('error', () => undefined); // 'close' follows; the session reports why
+  ws.once('close', () => {
+    closed = true;
+    handlers?.close();
+  });
+  // Called when the last message of a write reached the socket: the queue may have drained.
+  const sent = (): void => {
+    if (!waiting || ws.bufferedAmount > HIGH_WATER_BYTES) return;
+    waiting = false;
+    handlers?.drain();
+  };
+  return {
+    remote,
+    get bufferedBytes() {
+      return ws.bufferedAmount;
+    },
+    setHandlers(h) {
+      handlers = h;
+      const pending = early ?? [];
+      early = undefined;
+      for (const chunk of pending) h.data(chunk);
+      if (closed) h.close();
+    },
+    write(bytes) {
+      for (let at = 0; at < bytes.length; at += MAX_MESSAGE_BYTES) {
+        const end = Math.min(bytes.length, at + MAX_MESSAGE_BYTES);
+        const last = end === bytes.length;
+        ws.send(at === 0 && last ? bytes : bytes.subarray(at, end), SEND, last ? sent : undefined);
+      }
+      if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true;
+      waiting = true;
+      return false;
+    },
+    end: () => ws.close(1000),
+    destroy: () => ws.terminate()
+  };
+}
+
+/** Plain HTTP requests to a listener's own server: this port only speaks WebSocket. */
+function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+  res.end('this endpoint speaks WebSocket (ringbus)\n');
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

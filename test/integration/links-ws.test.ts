@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type Server, createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { Bus, ErrorCode } from '../../adapters/node.js';
+import { FrameType } from '../../src/frames/frame-type.js';
+import { transportConformance } from '../conformance/transport.js';
+import { makeBus } from '../helpers/bus.js';
+import { collect, linkPair, rejectsWith } from '../helpers/links.js';
+import { helloFrame, openRawPeer, pingFrame } from '../helpers/raw-peer.js';
+
+transportConformance('ws', () => 'ws://127.0.0.1:0/bus');
+
+/** An HTTP server of the test's own on a free loopback port, closed when the test ends. */
+async function httpServer(t: { after(fn: () => unknown): void }): Promise<Server> {
+  const server = createServer((_req, res) => res.end('plain http'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return server;
+}
+
+/** Status code of an HTTP request (a WebSocket upgrade when `origin` is given). */
+function statusOf(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).once('error', reject);
+  });
+}
+
+/** What an upgrade attempt gets: 'open' or the HTTP status that refused it. */
+function upgrade(url: string, origin?: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve('open');
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(String(res.statusCode));
+      ws.terminate();
+    });
+    ws.once('error', (err) => resolve(err.message));
+  });
+}
+
+describe('WebSocket listener', () => {
+  it("attaches to an existing http.Server on its path; other paths and plain HTTP stay the server's", async (t) => {
+    const http = await httpServer(t);
+    const { port } = http.address() as AddressInfo;
+    const { client, server, link, listener } = await linkPair(t, {
+      url: `ws://127.0.0.1:${port}/bus`,
+      listen: { httpServer: http },
+      before: (_s, c) => void c.subscribe('news.*', () => undefined)
+    });
+    assert.equal(listener.url, `ws://127.0.0.1:${port}/bus`);
+    const got = collect<string>(client, 'news.*');
+    server.publish('news.a', 'over ws');
+    await link.flush();
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      ['over ws']
+    );
+    assert.equal(await statusOf(`http://127.0.0.1:${port}/`), 200, "plain HTTP is the server's");
+    await listener.close();
+    assert.equal(http.listening, true, 'closing the listener leaves the server running');
+  });
+
+  it('answers plain HTTP on its own server with 426 and unknown paths with 404', async (t) => {
+    const bus = makeBus(t);
+    const listener = await bus.listen('ws://127.0.0.1:0/bus');
+    const http = listener.url.replace(/^ws:/u, 'http:');
+    assert.equal(await statusOf(http), 426);
+    assert.equal(await upgrade(listener.url.replace(/\/bus$/u, '/other')), '404');
+  });
+
+  it('refuses an Origin outside `origins` with 403; listed origins and clients without one get in', async (t) => {
+    const bus = makeBus(t);
+    const listener = await bus.listen('ws://127.0.0.1:0/bus', {
+      origins: ['https://app.example.com']
+    });
+    assert.equal(await upgrade(listener.url, 'https://evil.example.com'), '403');
+    assert.equal(await upgrade(listener.url, 'https://app.example.com'), 'open');
+    assert.equal(await upgrade(listener.url), 'open');
+  });
+
+  it('rejects wss:// without an https server, and an httpServer that is not one', async (t) => {
+    const bus = makeBus(t);
+    await rejectsWith(
+      bus.listen('wss://127.0.0.1:0/bus'),
+      ErrorCode.INVALID_OPTIONS,
+      /https\.Server/u
+    );
+    await rejectsWith(
+      bus.listen('ws://127.0.0.1:0/bus', { httpServer: {} }),
+      ErrorCode.INVALID_OPTIONS,
+      /httpServer/u
+    );
+    await rejectsWith(
+      bus.listen('ws://127.0.0.1:0/bus', { origins: 'x' as never }),
+      ErrorCode.INVALID_OPTIONS,
+      /origins/u
+    );
+  });
+
+  it('closes only the socket that sends a text message or one over maxPayload', async (t) => {
+    const bus = makeBus(t);
+    const listener = await bus.listen('ws://127.0.0.1:0/bus', { maxFrameBytes: 4096 });
+    const good = new Bus();
+    t.after(() => good.close());
+    const got = collect<string>(good, 'ok');
+    const link = await good.connect(listener.url, { reconnect: false });
+
+    const text = new WebSocket(listener.url);
+    await once(text, 'open');
+    text.send('hello?');
+    const [textCode] = (await once(text, 'close')) as [number];
+    assert.equal(textCode, 1003);
+
+    // 64 KiB is the most any message may hold beyond one whole frame of maxFrameBytes.
+    const big = new WebSocket(listener.url);
+    await once(big, 'open');
+    big.send(new Uint8Array(64 * 1024 + 1));
+    const [bigCode] = (await once(big, 'close')) as [number];
+    assert.equal(bigCode, 1009);
+
+    bus.publish('ok', 'still here');
+    await link.flush();
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      ['still here']
+    );
+  });
+
+  it('decodes frames cut across WebSocket messages', async (t) => {
+    const bus = makeBus(t);
+    const listener = await bus.listen('ws://127.0.0.1:0/bus');
+    const peer = await openRawPeer(listener.url);
+    t.after(() => peer.destroy());
+    const stream = Buffer.concat([helloFrame({ bus: 'cut' }), pingFrame(7)]);
+    // One byte per message: every frame straddles messages.
+    await peer.writeChunks(Array.from(stream, (b) => Uint8Array.of(b)));
+    await peer.waitForFrame(FrameType.PONG);
+    assert.deepEqual(peer.errors(), []);
+  });
+});
