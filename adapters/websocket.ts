@@ -2,17 +2,11 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Connection, ConnectionHandlers, TransportAdapter } from '../src/link/transport.js';
+import type { Connection, TransportAdapter } from '../src/link/transport.js';
 import { listeningUrl, remoteOf } from './socket.js';
 import { invalid, transportError } from './transport-errors.js';
+import { HIGH_WATER_BYTES, Inbox, MAX_MESSAGE_BYTES, sendInMessages } from './ws-messages.js';
 
-/**
- * Largest WebSocket message sent. The frame stream may be cut anywhere between messages (the
- * receiver decodes it incrementally), so a big flush goes out as several messages.
- */
-const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Bytes queued on a WebSocket above which `write` asks the writer to wait. */
-const HIGH_WATER_BYTES = 64 * 1024;
 /** Varint prefix of the largest frame. */
 const MAX_PREFIX_BYTES = 5;
 const SEND = { binary: true, compress: false } as const;
@@ -97,47 +91,31 @@ function maxPayloadOf(maxFrameBytes: number): number {
 }
 
 function wrap(ws: WebSocket, remote: string): Connection {
-  let waiting = false;
-  let handlers: ConnectionHandlers | undefined = undefined;
-  // What arrives before the session attaches (a listener may answer at once) waits for it.
-  let early: Uint8Array[] | undefined = [];
-  let closed = false;
+  const inbox = new Inbox();
   ws.on('message', (raw, isBinary) => {
     if (!isBinary) return ws.close(1003, 'ringbus frames travel in binary messages');
     const data = raw as Buffer; // binaryType 'nodebuffer': one Buffer per message
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (handlers === undefined) early?.push(chunk);
-    else handlers.data(chunk);
+    inbox.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   });
   ws.on('error', () => undefined); // 'close' follows; the session reports why
-  ws.once('close', () => {
-    closed = true;
-    handlers?.close();
-  });
+  ws.once('close', () => inbox.close());
+  let waiting = false;
   // Called when the last message of a write reached the socket: the queue may have drained.
   const sent = (): void => {
     if (!waiting || ws.bufferedAmount > HIGH_WATER_BYTES) return;
     waiting = false;
-    handlers?.drain();
+    inbox.drain();
   };
+  const send = (message: Uint8Array, last: boolean): void =>
+    ws.send(message, SEND, last ? sent : undefined);
   return {
     remote,
     get bufferedBytes() {
       return ws.bufferedAmount;
     },
-    setHandlers(h) {
-      handlers = h;
-      const pending = early ?? [];
-      early = undefined;
-      for (const chunk of pending) h.data(chunk);
-      if (closed) h.close();
-    },
+    setHandlers: (h) => inbox.attach(h),
     write(bytes) {
-      for (let at = 0; at < bytes.length; at += MAX_MESSAGE_BYTES) {
-        const end = Math.min(bytes.length, at + MAX_MESSAGE_BYTES);
-        const last = end === bytes.length;
-        ws.send(at === 0 && last ? bytes : bytes.subarray(at, end), SEND, last ? sent : undefined);
-      }
+      sendInMessages(bytes, send);
       if (ws.bufferedAmount <= HIGH_WATER_BYTES) return true;
       waiting = true;
       return false;
