@@ -1,5 +1,5 @@
 /**
- * `npm start`: a small game loop whose subsystems talk only through one ringbus bus.
+ * `npm run demo:sim`: a small game loop whose subsystems talk only through one ringbus bus.
  *
  * - physics moves 200 entities and publishes `sim.entity.<n>.pos` every tick;
  * - AI watches every position through a wildcard, conflating queue and steers entities by

@@ -5,22 +5,18 @@
  * (.ci/run); without it this file skips, saying so.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Bus } from '../../adapters/node.js';
+import { ARTIFACTS, chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `SKIPPED LOUDLY: ${CHROMIUM} is not installed (apt-get install chromium); CI installs it`;
-if (missing !== false) console.warn(`\n*** test/browser/chromium.test.ts ${missing} ***\n`);
+const missing = chromiumMissing('test/browser/chromium.test.ts');
 
 const BUNDLE = new URL('../../ringbus.browser.js', import.meta.url);
-const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
 
 /** The page: imports the build, subscribes, connects, and exposes what it saw. */
 const PAGE = `<!doctype html>
@@ -72,18 +68,7 @@ describe('the browser build in chromium', { skip: missing }, () => {
     });
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-default-apps',
-        '--disable-sync',
-        '--no-first-run'
-      ]
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const SIM = fileURLToPath(new URL('../../demo/sim.js', import.meta.url));
 
-describe('the npm start demo', () => {
+describe('the in-process simulation demo (npm run demo:sim)', () => {
   it('runs its ticks, loses no QoS 1 command, and exits 0 by itself', async () => {
     const { stdout } = await run(process.execPath, [SIM, '--seconds', '1'], { timeout: 20_000 });
     assert.match(stdout, /ran 60 ticks/u);
