@@ -8,10 +8,22 @@ import { nats } from './peers/nats.js';
 import { rawNet } from './peers/raw-net.js';
 import { redis } from './peers/redis.js';
 import { ringbus } from './peers/ringbus.js';
+import { socketIo } from './peers/socket-io.js';
 import { ws } from './peers/ws.js';
+import { wsBatched } from './peers/ws-batched.js';
 import { zeromq } from './peers/zeromq.js';
 
-export const NET_PEERS: readonly NetPeer[] = [ringbus, rawNet, ws, nats, redis, mqtt, zeromq];
+export const NET_PEERS: readonly NetPeer[] = [
+  ringbus,
+  rawNet,
+  wsBatched,
+  ws,
+  nats,
+  redis,
+  mqtt,
+  zeromq,
+  socketIo
+];
 
 export function peerByName(name: string): NetPeer {
   const peer = NET_PEERS.find((p) => p.name === name);

@@ -12,8 +12,14 @@
  * ZeroMQ PUB socket (bind) and a ringbus node (`bus.listen`) use.
  */
 
-/** Where a process listens or connects: loopback TCP or a Unix socket path. */
-export type Endpoint = { host: string; port: number } | { path: string };
+/**
+ * Where a process listens or connects: loopback TCP or a Unix socket path. `webSocket` marks the
+ * WebSocket workloads (W6–W9), for peers that speak more than one protocol (ringbus).
+ */
+export type Endpoint = { host: string; port: number; webSocket?: boolean } | { path: string };
+
+/** What a workload runs over. */
+export type Transport = 'tcp' | 'unix' | 'ws';
 
 /** Delivery guarantee asked of the peer: 0 = at most once, 1 = acked (MQTT QoS 1). */
 export type Qos = 0 | 1;
@@ -56,8 +62,11 @@ export interface NetPeer {
   readonly name: string;
   /** Whether W5 (QoS 1, acks) applies. */
   readonly hasQos1: boolean;
-  /** Whether W1 is also run over a Unix socket. */
-  readonly hasUnix: boolean;
+  /**
+   * The workloads' transports it runs: 'tcp' (W1–W5, each peer's own protocol over loopback TCP),
+   * 'unix' (W1 over a Unix socket), 'ws' (the WebSocket fan-out workloads W6–W9).
+   */
+  readonly transports: readonly Transport[];
   /** Why the peer cannot run on this machine (package or binary missing), or undefined. */
   available(): Promise<string | undefined>;
   /** Versions of every moving part, e.g. `{ nats: '2.29.3', 'nats-server': 'v2.9.10' }`. */

@@ -22,9 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ChildHandle, monoNs, quantile, sleep } from './harness.js';
 import type { ChildTask, SendReport, SubscriberStats } from './ipc.js';
-import type { Endpoint, NetPeer, Qos } from './peer.js';
+import type { Endpoint, NetPeer, Qos, Transport } from './peer.js';
 
-export type WorkloadId = 'W1' | 'W1-unix' | 'W2' | 'W3' | 'W4' | 'W5';
+export type WorkloadId = 'W1' | 'W1-unix' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W8' | 'W9';
 
 export type Mode =
   { kind: 'flood'; durationMs: number } | { kind: 'paced'; ratePerSec: number; durationMs: number };
@@ -36,16 +36,21 @@ export interface Workload {
   /** Subscriber child processes, and connections in each: 100 sockets fit in 4 processes. */
   subscriberProcesses: number;
   connectionsPerProcess: number;
-  transport: 'tcp' | 'unix';
+  transport: Transport;
   qos: Qos;
   mode: Mode;
   appliesTo(peer: NetPeer): boolean;
 }
 
 const FLOOD_MS = 1000;
-const everyPeer = (): boolean => true;
+/** W1–W5 run every peer over its own protocol on TCP; W1-unix and W6–W9 those that have it. */
+const overTcp = (p: NetPeer): boolean => p.transports.includes('tcp');
+const overWebSocket = (p: NetPeer): boolean => p.transports.includes('ws');
 
-/** W1–W5 of the brief, plus W1 over a Unix socket for peers that have one; in table order. */
+/**
+ * W1–W5 of the links brief, plus W1 over a Unix socket for peers that have one, and the
+ * WebSocket fan-out workloads W6–W9 of the browser brief; in table order.
+ */
 export const WORKLOADS: readonly Workload[] = [
   {
     id: 'W1',
@@ -56,7 +61,7 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'tcp',
     qos: 0,
     mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: everyPeer
+    appliesTo: overTcp
   },
   {
     id: 'W1-unix',
@@ -67,7 +72,7 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'unix',
     qos: 0,
     mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: (p) => p.hasUnix
+    appliesTo: (p) => p.transports.includes('unix')
   },
   {
     id: 'W2',
@@ -78,7 +83,7 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'tcp',
     qos: 0,
     mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: everyPeer
+    appliesTo: overTcp
   },
   {
     id: 'W3',
@@ -89,7 +94,7 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'tcp',
     qos: 0,
     mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: everyPeer
+    appliesTo: overTcp
   },
   {
     id: 'W4',
@@ -100,7 +105,7 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'tcp',
     qos: 0,
     mode: { kind: 'paced', ratePerSec: 10_000, durationMs: 2000 },
-    appliesTo: everyPeer
+    appliesTo: overTcp
   },
   {
     id: 'W5',
@@ -111,7 +116,51 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'tcp',
     qos: 1,
     mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: (p) => p.hasQos1
+    appliesTo: (p) => p.hasQos1 && overTcp(p)
+  },
+  {
+    id: 'W6',
+    title: 'W6: WebSocket fan-out 1 → 100 (4 processes × 25 clients), 64 B',
+    payloadBytes: 64,
+    subscriberProcesses: 4,
+    connectionsPerProcess: 25,
+    transport: 'ws',
+    qos: 0,
+    mode: { kind: 'flood', durationMs: FLOOD_MS },
+    appliesTo: overWebSocket
+  },
+  {
+    id: 'W7',
+    title: 'W7: WebSocket fan-out 1 → 1000 (4 processes × 250 clients), 64 B',
+    payloadBytes: 64,
+    subscriberProcesses: 4,
+    connectionsPerProcess: 250,
+    transport: 'ws',
+    qos: 0,
+    mode: { kind: 'flood', durationMs: FLOOD_MS },
+    appliesTo: overWebSocket
+  },
+  {
+    id: 'W8',
+    title: 'W8: latency, 100 WebSocket clients × 60 updates/s (one 64 B message each)',
+    payloadBytes: 64,
+    subscriberProcesses: 4,
+    connectionsPerProcess: 25,
+    transport: 'ws',
+    qos: 0,
+    mode: { kind: 'paced', ratePerSec: 60, durationMs: 3000 },
+    appliesTo: overWebSocket
+  },
+  {
+    id: 'W9',
+    title: 'W9: latency, 100 WebSocket clients × 60 updates/s of 100 entities (6 000 msg/s), 64 B',
+    payloadBytes: 64,
+    subscriberProcesses: 4,
+    connectionsPerProcess: 25,
+    transport: 'ws',
+    qos: 0,
+    mode: { kind: 'paced', ratePerSec: 6000, durationMs: 2000 },
+    appliesTo: overWebSocket
   }
 ];
 
@@ -220,7 +269,11 @@ export async function runCell(
     lifetimeMs: CHILD_LIFETIME_MS
   });
   try {
-    let listenOn: Endpoint = { host: '127.0.0.1', port: 0 };
+    let listenOn: Endpoint = {
+      host: '127.0.0.1',
+      port: 0,
+      ...(w.transport === 'ws' ? { webSocket: true } : {})
+    };
     if (w.transport === 'unix') {
       unixPath = path.join(os.tmpdir(), `ringbus-net-${process.pid}-${++unixPathCount}.sock`);
       listenOn = { path: unixPath };

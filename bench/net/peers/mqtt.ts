@@ -115,7 +115,7 @@ class MqttPublisher implements Publisher {
 export const mqtt: NetPeer = {
   name: 'mqtt',
   hasQos1: true,
-  hasUnix: false,
+  transports: ['tcp'],
 
   async available() {
     return (await missingPackage('aedes')) ?? (await missingPackage('mqtt'));

@@ -64,7 +64,7 @@ class NatsPublisher implements Publisher {
 export const nats: NetPeer = {
   name: 'nats',
   hasQos1: false,
-  hasUnix: false,
+  transports: ['tcp'],
 
   async available() {
     return missingBinary('nats-server', ['--version']) ?? (await missingPackage('nats'));

@@ -76,7 +76,7 @@ class RawNetPublisher implements Publisher {
 export const rawNet: NetPeer = {
   name: 'raw-net',
   hasQos1: false,
-  hasUnix: true,
+  transports: ['tcp', 'unix'],
 
   available: () => Promise.resolve(undefined),
 

@@ -91,7 +91,7 @@ class RedisPublisher implements Publisher {
 export const redis: NetPeer = {
   name: 'redis',
   hasQos1: false,
-  hasUnix: false,
+  transports: ['tcp'],
 
   async available() {
     return missingBinary('redis-server', ['--version']) ?? (await missingPackage('ioredis'));

@@ -1,8 +1,9 @@
 /**
- * ringbus: this repository's own links (adapters/socket.ts), QoS 0 and QoS 1. The publisher is a
- * bus that listens; every subscriber connection is a bus of its own that subscribes locally and
- * connects, so its subscription reaches the publisher as interest (QoS 0) or as a subscription
- * by id (QoS 1, a private queue whose proxy on the publisher holds the messages until acked).
+ * ringbus: this repository's own links (adapters/socket.ts, and adapters/websocket.ts in W6–W9),
+ * QoS 0 and QoS 1. The publisher is a bus that listens; every subscriber connection is a bus of
+ * its own that subscribes locally and connects, so its subscription reaches the publisher as
+ * interest (QoS 0) or as a subscription by id (QoS 1, a private queue whose proxy on the
+ * publisher holds the messages until acked).
  *
  * Flow control is the bus's own, no window of ours: the publisher listens with
  * `overflow: 'block'`, so each link's send queue (QoS 0) or the QoS 1 proxy queue (at most the
@@ -30,15 +31,15 @@ const QOS1_QUEUE_SIZE = 4096;
 const QOS0_QUEUE_SIZE = 4096;
 
 function url(endpoint: Endpoint): string {
-  return 'path' in endpoint
-    ? `unix://${endpoint.path}`
-    : `tcp://${endpoint.host}:${String(endpoint.port)}`;
+  if ('path' in endpoint) return `unix://${endpoint.path}`;
+  const where = `${endpoint.host}:${String(endpoint.port)}`;
+  return endpoint.webSocket === true ? `ws://${where}/bus` : `tcp://${where}`;
 }
 
 function endpointOf(listenerUrl: string): Endpoint {
   const u = new URL(listenerUrl);
   if (u.protocol === 'unix:') return { path: decodeURIComponent(u.pathname) };
-  return { host: u.hostname, port: Number(u.port) };
+  return { host: u.hostname, port: Number(u.port), webSocket: u.protocol === 'ws:' };
 }
 
 /** `ErrorCode.QUEUE_FULL`, without loading ringbus in every child of the other peers. */
@@ -108,7 +109,7 @@ function ringbusVersion(): string {
 export const ringbus: NetPeer = {
   name: 'ringbus',
   hasQos1: true,
-  hasUnix: true,
+  transports: ['tcp', 'unix', 'ws'],
 
   available: () => Promise.resolve(undefined),
 

@@ -1,52 +1,53 @@
 /**
  * ws: one binary WebSocket message per payload. The publisher is a `WebSocketServer` sending each
  * message to every connected client; subscribers are `ws` clients. Compression is off on both
- * sides (ws enables it by default on the client).
+ * sides (ws enables it by default on the client). The helpers are shared with ws-batched.
  */
 import type { WebSocket, WebSocketServer } from 'ws';
 import { packageVersion, missingPackage } from '../harness.js';
-import type { Endpoint, NetPeer, Publisher } from '../peer.js';
+import type { Endpoint, NetPeer, OnMessage, Publisher, Subscriber } from '../peer.js';
 
 /** Above this many bytes queued on a client, `send` asks the caller to wait. */
 const HIGH_WATER_BYTES = 256 * 1024;
 const SEND_OPTIONS = { binary: true, compress: false } as const;
 
-class WsPublisher implements Publisher {
-  private waiting: number;
-  private wake: (() => void) | undefined;
-  private readonly onWrittenBound: () => void;
+/**
+ * Sends to every client of a server, counting the sends made while a client was over its
+ * high-water mark; {@link ClientWriter.drained} resolves once all of those reached the socket.
+ */
+export class ClientWriter {
+  private waiting = 0;
+  private wake: (() => void) | undefined = undefined;
+  private readonly onWrittenBound = (): void => this.onWritten();
 
-  constructor(
-    private readonly server: WebSocketServer,
-    readonly endpoint: Endpoint
-  ) {
-    this.waiting = 0;
-    this.wake = undefined;
-    this.onWrittenBound = () => this.onWritten();
-  }
+  constructor(private readonly server: WebSocketServer) {}
 
-  send(payload: Buffer): boolean {
+  /** Sends `data` to every client; false when some client is behind. */
+  sendToAll(data: Uint8Array): boolean {
     let ok = true;
     for (const c of this.server.clients) {
-      if (c.bufferedAmount < HIGH_WATER_BYTES) {
-        c.send(payload, SEND_OPTIONS);
-      } else {
-        // Its send callback runs once this frame, and so all before it, reached the socket.
+      if (c.bufferedAmount < HIGH_WATER_BYTES) c.send(data, SEND_OPTIONS);
+      else {
+        // Its send callback runs once this message, and so all before it, reached the socket.
         this.waiting++;
-        c.send(payload, SEND_OPTIONS, this.onWrittenBound);
+        c.send(data, SEND_OPTIONS, this.onWrittenBound);
         ok = false;
       }
     }
     return ok;
   }
 
-  drain(): Promise<void> {
+  get behind(): boolean {
+    return this.waiting > 0;
+  }
+
+  drained(): Promise<void> {
     if (this.waiting === 0) return Promise.resolve();
     return new Promise((resolve) => (this.wake = resolve));
   }
 
-  async flush(): Promise<void> {
-    // A ping's write callback runs once everything queued before it reached the socket.
+  /** Resolves once everything sent so far reached each client's socket (a ping's callback). */
+  async flushed(): Promise<void> {
     await Promise.all(
       [...this.server.clients].map(
         (c) => new Promise<void>((resolve) => c.ping(undefined, false, () => resolve()))
@@ -68,49 +69,92 @@ class WsPublisher implements Publisher {
   }
 }
 
+/** A WebSocket server on the endpoint's host and port (0: any), and where it listens. */
+export async function listenWs(
+  endpoint: Endpoint
+): Promise<{ server: WebSocketServer; bound: Endpoint }> {
+  if ('path' in endpoint) throw new Error('WebSocket peers run over TCP only here');
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({
+    host: endpoint.host,
+    port: endpoint.port,
+    perMessageDeflate: false
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.on('connection', (c: WebSocket) => c.on('error', () => c.terminate()));
+  const { port } = server.address() as { port: number };
+  return { server, bound: { host: endpoint.host, port } };
+}
+
+/** A client of {@link listenWs}'s server handing each message to `onData`. */
+export async function connectWs(
+  endpoint: Endpoint,
+  onData: (data: Buffer) => void
+): Promise<Subscriber> {
+  if ('path' in endpoint) throw new Error('WebSocket peers run over TCP only here');
+  const { WebSocket } = await import('ws');
+  const client = new WebSocket(`ws://${endpoint.host}:${endpoint.port}`, {
+    perMessageDeflate: false
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
+  });
+  client.on('error', () => client.terminate());
+  client.on('message', onData);
+  return {
+    close: async () => {
+      client.terminate();
+      await Promise.resolve();
+    }
+  };
+}
+
+class WsPublisher implements Publisher {
+  private readonly writer: ClientWriter;
+
+  constructor(
+    server: WebSocketServer,
+    readonly endpoint: Endpoint
+  ) {
+    this.writer = new ClientWriter(server);
+  }
+
+  send(payload: Buffer): boolean {
+    return this.writer.sendToAll(payload);
+  }
+
+  drain(): Promise<void> {
+    return this.writer.drained();
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flushed();
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
 export const ws: NetPeer = {
   name: 'ws',
   hasQos1: false,
-  hasUnix: false,
+  transports: ['tcp', 'ws'],
 
   available: () => missingPackage('ws'),
 
   versions: () => Promise.resolve({ ws: packageVersion('ws') }),
 
   async openPublisher(endpoint) {
-    if ('path' in endpoint) throw new Error('ws runs over TCP only here');
-    const { WebSocketServer } = await import('ws');
-    const server = new WebSocketServer({
-      host: endpoint.host,
-      port: endpoint.port,
-      perMessageDeflate: false
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    server.on('connection', (c: WebSocket) => c.on('error', () => c.terminate()));
-    const { port } = server.address() as { port: number };
-    return new WsPublisher(server, { host: endpoint.host, port });
+    const { server, bound } = await listenWs(endpoint);
+    return new WsPublisher(server, bound);
   },
 
-  async openSubscriber(endpoint, _qos, onMessage) {
-    if ('path' in endpoint) throw new Error('ws runs over TCP only here');
-    const { WebSocket } = await import('ws');
-    const client = new WebSocket(`ws://${endpoint.host}:${endpoint.port}`, {
-      perMessageDeflate: false
-    });
-    await new Promise<void>((resolve, reject) => {
-      client.once('open', resolve);
-      client.once('error', reject);
-    });
-    client.on('error', () => client.terminate());
-    client.on('message', (data: Buffer) => onMessage(data));
-    return {
-      close: async () => {
-        client.terminate();
-        await Promise.resolve();
-      }
-    };
+  openSubscriber(endpoint, _qos, onMessage: OnMessage) {
+    return connectWs(endpoint, onMessage);
   }
 };

@@ -49,7 +49,7 @@ class ZeromqPublisher implements Publisher {
 export const zeromq: NetPeer = {
   name: 'zeromq',
   hasQos1: false,
-  hasUnix: false,
+  transports: ['tcp'],
 
   available: () => missingPackage('zeromq'),
 
