@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { Bus } from '../../adapters/node.js';
+import { sameToken } from '../../src/link/permissions.js';
 
 /** Where the pages and the browser build are read from (the repository, at run time). */
 export interface Assets {
@@ -50,7 +50,10 @@ function control(
   req: IncomingMessage,
   res: ServerResponse
 ): void {
-  if (adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken))
+  if (
+    adminToken !== undefined &&
+    !sameToken(req.headers.authorization?.replace(/^Bearer /u, '') ?? '', adminToken)
+  )
     return send(res, 401, 'text/plain', 'admin token required\n');
   let body = '';
   req.setEncoding('utf8');
@@ -84,13 +87,6 @@ function control(
       send(res, 400, 'text/plain', `${(err as Error).message}\n`);
     }
   });
-}
-
-/** Compares the bearer token in constant time. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.replace(/^Bearer /u, '') ?? '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
