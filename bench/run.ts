@@ -299,7 +299,7 @@ function markdown(
     'the browser clients of socket.io, MQTT and NATS, each bundled by esbuild the same way from',
     "what an app imports (`bench/bundle-size.ts`). ringbus's figure is a whole bus (queues,",
     'channels, QoS 1, request/reply, stats) plus its WebSocket link; zod, which validates options',
-    'and control frames, is about half of it. The budget target is in the table above.',
+    'and control frames (zod/mini), is about a quarter of it. The budget target is in the table above.',
     '',
     markdownTable(bundleTable(sizes)),
     ''

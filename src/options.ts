@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ErrorCode, RingbusError } from './errors.js';
 import {
   DEFAULT_ACK_TIMEOUT_MS,
@@ -15,6 +15,7 @@ import {
 } from './limits.js';
 import { environment } from './link/transport.js';
 import { LOG_LEVELS, type Logger, silentLogger } from './logger.js';
+import { safeParse } from './safe-parse.js';
 
 /** What a full queue does with one more message. */
 export type Overflow = 'drop-oldest' | 'drop-newest' | 'block';
@@ -125,11 +126,10 @@ export interface ResolvedSubscribeOptions {
   readonly autoAck: boolean;
 }
 
-const intIn = (min: number, max: number) =>
-  z
-    .int({ error: `must be an integer in [${min}, ${max}]` })
-    .min(min, `must be an integer in [${min}, ${max}]`)
-    .max(max, `must be an integer in [${min}, ${max}]`);
+const intIn = (min: number, max: number) => {
+  const message = `must be an integer in [${min}, ${max}]`;
+  return z.int(message).check(z.minimum(min, message), z.maximum(max, message));
+};
 
 const isLogger = (value: unknown): value is Logger =>
   typeof value === 'object' &&
@@ -137,34 +137,35 @@ const isLogger = (value: unknown): value is Logger =>
   LOG_LEVELS.every((level) => typeof (value as Record<string, unknown>)[level] === 'function');
 
 const nameSchema = z
-  .string({ error: 'must be a string' })
-  .regex(/^[^\s.*>]{1,256}$/u, 'must be 1-256 characters without whitespace, ".", "*" or ">"');
+  .string('must be a string')
+  .check(
+    z.regex(/^[^\s.*>]{1,256}$/u, 'must be 1-256 characters without whitespace, ".", "*" or ">"')
+  );
 
 /** @internal */
 export const busOptionsSchema = z.strictObject({
-  id: nameSchema.optional(),
-  dispatch: z
-    .enum(['microtask', 'manual'], { error: "must be 'microtask' or 'manual'" })
-    .optional(),
-  logger: z.custom<Logger>(isLogger, `must have the methods ${LOG_LEVELS.join(', ')}`).optional(),
-  maxTopics: intIn(16, MAX_TOPICS).optional()
+  id: z.optional(nameSchema),
+  dispatch: z.optional(z.enum(['microtask', 'manual'], "must be 'microtask' or 'manual'")),
+  logger: z.optional(z.custom<Logger>(isLogger, `must have the methods ${LOG_LEVELS.join(', ')}`)),
+  maxTopics: z.optional(intIn(16, MAX_TOPICS))
 });
 
 /** @internal */
 export const subscribeOptionsSchema = z.strictObject({
-  channel: nameSchema.optional(),
-  qos: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' }).optional(),
-  queueSize: intIn(1, MAX_QUEUE_SIZE).optional(),
-  overflow: z
-    .enum(['drop-oldest', 'drop-newest', 'block'], {
-      error: "must be 'drop-oldest', 'drop-newest' or 'block'"
-    })
-    .optional(),
-  conflate: z.boolean({ error: 'must be a boolean' }).optional(),
-  maxInFlight: intIn(1, MAX_IN_FLIGHT).optional(),
-  ackTimeoutMs: intIn(MIN_ACK_TIMEOUT_MS, MAX_ACK_TIMEOUT_MS).optional(),
-  maxAttempts: intIn(1, MAX_ATTEMPTS).optional(),
-  autoAck: z.boolean({ error: 'must be a boolean' }).optional()
+  channel: z.optional(nameSchema),
+  qos: z.optional(z.literal([0, 1], 'must be 0 or 1')),
+  queueSize: z.optional(intIn(1, MAX_QUEUE_SIZE)),
+  overflow: z.optional(
+    z.enum(
+      ['drop-oldest', 'drop-newest', 'block'],
+      "must be 'drop-oldest', 'drop-newest' or 'block'"
+    )
+  ),
+  conflate: z.optional(z.boolean('must be a boolean')),
+  maxInFlight: z.optional(intIn(1, MAX_IN_FLIGHT)),
+  ackTimeoutMs: z.optional(intIn(MIN_ACK_TIMEOUT_MS, MAX_ACK_TIMEOUT_MS)),
+  maxAttempts: z.optional(intIn(1, MAX_ATTEMPTS)),
+  autoAck: z.optional(z.boolean('must be a boolean'))
 });
 
 /**
@@ -173,17 +174,17 @@ export const subscribeOptionsSchema = z.strictObject({
  *
  * @internal
  */
-export function parseWith<S extends z.ZodType>(
+export function parseWith<S extends z.ZodMiniType>(
   schema: S,
   input: unknown,
   what: string
 ): z.output<S> {
-  const result = schema.safeParse(input ?? {}, { reportInput: true });
+  const result = safeParse(schema, input ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : what;
     if (issue.code === 'unrecognized_keys')
-      return `${what} has unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `${field} has unknown option(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     return `${field} ${issue.message} (got ${describe(issue.input)})`;
   });
   throw new RingbusError(ErrorCode.INVALID_OPTIONS, problems.join('; '), { cause: result.error });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ErrorCode, RingbusError } from '../errors.js';
 import {
   MAX_ACK_TIMEOUT_MS,
@@ -10,6 +10,7 @@ import {
 import type { BodyReader } from './body-reader.js';
 import type { FrameEncoder } from './frame-encoder.js';
 import type { FrameType } from './frame-type.js';
+import { safeParse } from '../safe-parse.js';
 
 /** The protocol version this code speaks (HELLO `v`). */
 export const PROTOCOL_VERSION = 1;
@@ -17,49 +18,50 @@ export const PROTOCOL_VERSION = 1;
 /** Longest auth token (UTF-16 units); with the bus id it keeps a HELLO within MIN_FRAME_BYTES. */
 export const MAX_TOKEN_LENGTH = 1024;
 
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const name = z.string().min(1).max(1024);
+const uint = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.int().check(z.minimum(min), z.maximum(max));
+const name = z.string().check(z.minLength(1), z.maxLength(1024));
 
 /** HELLO: the first frame each side sends (docs/protocol.md §3.1). */
 export const helloSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
-  bus: z.string().min(1).max(256),
-  token: z.string().max(MAX_TOKEN_LENGTH).optional(),
-  maxFrameBytes: uint.min(MIN_FRAME_BYTES).max(0xffff_ffff),
-  keepaliveMs: uint.max(3_600_000)
+  bus: z.string().check(z.minLength(1), z.maxLength(256)),
+  token: z.optional(z.string().check(z.maxLength(MAX_TOKEN_LENGTH))),
+  maxFrameBytes: uint(MIN_FRAME_BYTES, 0xffff_ffff),
+  keepaliveMs: uint(0, 3_600_000)
 });
 /** A decoded HELLO frame. */
 export type Hello = z.infer<typeof helloSchema>;
 
 /** ERROR: a code and a text; `fatal` closes the connection, `sid`/`pubId` name what failed. */
 export const errorSchema = z.strictObject({
-  code: z.string().min(1).max(64),
-  message: z.string().max(4096),
+  code: z.string().check(z.minLength(1), z.maxLength(64)),
+  message: z.string().check(z.maxLength(4096)),
   fatal: z.boolean(),
-  sid: uint.optional(),
-  pubId: uint.optional()
+  sid: z.optional(uint()),
+  pubId: z.optional(uint())
 });
 /** A decoded ERROR frame. */
 export type ErrorFrame = z.infer<typeof errorSchema>;
 
 /** SUB: a subscription the peer holds messages for, addressed by `sid` (§3.3). */
 export const subSchema = z.strictObject({
-  sid: uint.min(1),
+  sid: uint(1),
   pattern: name,
-  channel: name.optional(),
-  qos: z.union([z.literal(0), z.literal(1)]),
-  queueSize: uint.min(1).max(MAX_QUEUE_SIZE),
+  channel: z.optional(name),
+  qos: z.literal([0, 1]),
+  queueSize: uint(1, MAX_QUEUE_SIZE),
   overflow: z.enum(['drop-oldest', 'drop-newest', 'block']),
   conflate: z.boolean(),
-  ackTimeoutMs: uint.min(1).max(MAX_ACK_TIMEOUT_MS),
-  maxAttempts: uint.min(1).max(MAX_ATTEMPTS),
-  credit: uint.min(1).max(MAX_IN_FLIGHT)
+  ackTimeoutMs: uint(1, MAX_ACK_TIMEOUT_MS),
+  maxAttempts: uint(1, MAX_ATTEMPTS),
+  credit: uint(1, MAX_IN_FLIGHT)
 });
 /** A decoded SUB frame. */
 export type SubFrame = z.infer<typeof subSchema>;
 
 /** UNSUB: ends the subscription `sid`. */
-export const unsubSchema = z.strictObject({ sid: uint.min(1) });
+export const unsubSchema = z.strictObject({ sid: uint(1) });
 
 /** INTEREST / UNINTEREST: a pattern the peer's private QoS 0 subscribers want (§3.4). */
 export const interestSchema = z.strictObject({ pattern: name });
@@ -81,7 +83,7 @@ export function writeControl(enc: FrameEncoder, type: FrameType, body: object): 
  *
  * @throws {@link RingbusError} `ERR_PROTOCOL` naming the frame and the failing field
  */
-export function readControl<S extends z.ZodType>(
+export function readControl<S extends z.ZodMiniType>(
   reader: BodyReader,
   schema: S,
   frame: string
@@ -92,7 +94,7 @@ export function readControl<S extends z.ZodType>(
   } catch {
     throw new RingbusError(ErrorCode.PROTOCOL, `${frame} frame: body is not valid UTF-8 JSON`);
   }
-  const parsed = schema.safeParse(value);
+  const parsed = safeParse(schema, value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.length > 0 ? issue.path.join('.') : '(body)';

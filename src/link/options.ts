@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { PayloadCodec } from '../frames/envelope.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -149,13 +149,15 @@ export interface LinkStats {
   inFlight: number;
 }
 
-const ms = (max: number) =>
-  z.int('must be an integer').min(0, 'must be >= 0').max(max, `must be <= ${max}`);
-const positive = (max: number) =>
-  z.int('must be an integer').min(1, 'must be >= 1').max(max, `must be <= ${max}`);
+const intIn = (min: number, max: number) =>
+  z
+    .int('must be an integer')
+    .check(z.minimum(min, `must be >= ${min}`), z.maximum(max, `must be <= ${max}`));
+const ms = (max: number) => z.optional(intIn(0, max));
+const positive = (max: number) => z.optional(intIn(1, max));
 
 const codecSchema = z.custom<PayloadCodec>(
-  (v) =>
+  (v: unknown) =>
     typeof v === 'object' &&
     v !== null &&
     typeof (v as PayloadCodec).encode === 'function' &&
@@ -165,68 +167,76 @@ const codecSchema = z.custom<PayloadCodec>(
 
 const rawSchema = z
   .strictObject({
-    topic: z.string().refine(isSubject, 'must be a valid topic').optional(),
-    pattern: z.string().refine(isPattern, 'must be a valid pattern').optional()
+    topic: z.optional(z.string().check(z.refine(isSubject, 'must be a valid topic'))),
+    pattern: z.optional(z.string().check(z.refine(isPattern, 'must be a valid pattern')))
   })
-  .refine((r) => r.topic !== undefined || r.pattern !== undefined, 'needs topic or pattern');
+  .check(
+    z.refine((r) => r.topic !== undefined || r.pattern !== undefined, 'needs topic or pattern')
+  );
 
 const linkShape = {
-  maxFrameBytes: positive(MAX_FRAME_BYTES)
-    .min(MIN_FRAME_BYTES, `must be >= ${MIN_FRAME_BYTES} (room for a handshake)`)
-    .optional(),
-  keepaliveMs: ms(3_600_000).optional(),
-  writeTimeoutMs: positive(MAX_DURATION_MS).optional(),
-  flushIntervalMs: ms(1000).optional(),
-  noDelay: z.boolean('must be a boolean').optional(),
-  maxPendingBytes: positive(MAX_FRAME_BYTES).optional(),
-  sendQueueSize: positive(MAX_QUEUE_SIZE).optional(),
-  overflow: z
-    .enum(
+  maxFrameBytes: z.optional(
+    intIn(1, MAX_FRAME_BYTES).check(
+      z.minimum(MIN_FRAME_BYTES, `must be >= ${MIN_FRAME_BYTES} (room for a handshake)`)
+    )
+  ),
+  keepaliveMs: ms(3_600_000),
+  writeTimeoutMs: positive(MAX_DURATION_MS),
+  flushIntervalMs: ms(1000),
+  noDelay: z.optional(z.boolean('must be a boolean')),
+  maxPendingBytes: positive(MAX_FRAME_BYTES),
+  sendQueueSize: positive(MAX_QUEUE_SIZE),
+  overflow: z.optional(
+    z.enum(
       ['drop-oldest', 'drop-newest', 'block'],
       "must be 'drop-oldest', 'drop-newest' or 'block'"
     )
-    .optional(),
-  hopLimit: positive(255).optional(),
-  codec: codecSchema.optional(),
-  raw: rawSchema.optional()
+  ),
+  hopLimit: positive(255),
+  codec: z.optional(codecSchema),
+  raw: z.optional(rawSchema)
 };
 
 /** @internal */
 export const connectOptionsSchema = z.strictObject({
   ...linkShape,
-  token: z.string('must be a string').max(MAX_TOKEN_LENGTH).optional(),
-  reconnect: z
-    .union([
+  token: z.optional(z.string('must be a string').check(z.maxLength(MAX_TOKEN_LENGTH))),
+  reconnect: z.optional(
+    z.union([
       z.literal(false),
       z.strictObject({
-        initialDelayMs: positive(MAX_DURATION_MS).optional(),
-        maxDelayMs: positive(MAX_DURATION_MS).optional()
+        initialDelayMs: positive(MAX_DURATION_MS),
+        maxDelayMs: positive(MAX_DURATION_MS)
       })
     ])
-    .optional(),
-  connectTimeoutMs: positive(MAX_DURATION_MS).optional()
+  ),
+  connectTimeoutMs: positive(MAX_DURATION_MS)
 });
 
-const patterns = z.array(z.string().refine(isPattern, 'must be a valid pattern'));
+const patterns = z.optional(
+  z.array(z.string().check(z.refine(isPattern, 'must be a valid pattern')))
+);
 
 /** @internal */
 export const listenOptionsSchema = z.strictObject({
   ...linkShape,
-  auth: z
-    .strictObject({
+  auth: z.optional(
+    z.strictObject({
       tokens: z.record(
-        z.string().min(1, 'a token must not be empty').max(MAX_TOKEN_LENGTH),
-        z.strictObject({ publish: patterns.optional(), subscribe: patterns.optional() })
+        z
+          .string()
+          .check(z.minLength(1, 'a token must not be empty'), z.maxLength(MAX_TOKEN_LENGTH)),
+        z.strictObject({ publish: patterns, subscribe: patterns })
       )
     })
-    .optional(),
-  maxConnections: positive(1 << 20).optional(),
-  maxSubscriptionsPerLink: positive(1 << 24).optional(),
-  handshakeTimeoutMs: positive(MAX_DURATION_MS).optional(),
-  origins: z.array(z.string('must be a string'), 'must be an array of origins').optional(),
-  httpServer: z
-    .custom<object>((v) => typeof v === 'object' && v !== null, 'must be an http.Server')
-    .optional()
+  ),
+  maxConnections: positive(1 << 20),
+  maxSubscriptionsPerLink: positive(1 << 24),
+  handshakeTimeoutMs: positive(MAX_DURATION_MS),
+  origins: z.optional(z.array(z.string('must be a string'), 'must be an array of origins')),
+  httpServer: z.optional(
+    z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be an http.Server')
+  )
 });
 
 /** Reconnect delays after validation, or undefined for no reconnect. @internal */

@@ -131,6 +131,7 @@ describe('URLs and options', () => {
     [{ reconnect: true as unknown as false }, /reconnect/],
     [{ reconnect: { initialDelayMs: 0 } }, /initialDelayMs/],
     [{ reconnect: { maxDelayMs: -5 } }, /maxDelayMs/],
+    [{ reconnect: { delayMs: 5 } as never }, /reconnect has unknown option\(s\) 'delayMs'/],
     [{ connectTimeoutMs: 0 }, /connectTimeoutMs/],
     [{ writeTimeoutMs: 0 }, /writeTimeoutMs/],
     [{ flushIntervalMs: -1 }, /flushIntervalMs/],
