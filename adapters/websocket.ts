@@ -74,7 +74,8 @@ export const websocketAdapter: TransportAdapter = {
       const ws = new WebSocket(url.href, {
         perMessageDeflate: false,
         maxPayload: maxPayloadOf(options.maxFrameBytes),
-        handshakeTimeout: options.timeoutMs
+        handshakeTimeout: options.timeoutMs,
+        ...(options.ca === undefined ? {} : { ca: options.ca as string | string[] })
       });
       ws.once('open', () => {
         ws.removeAllListeners('error');

@@ -26,6 +26,7 @@ export type { TokenPermissions } from './link/permissions.js';
 export type {
   Connection,
   ConnectionHandlers,
+  ConnectTransportOptions,
   ListenTransportOptions,
   TransportAdapter,
   TransportOptions,

@@ -79,7 +79,8 @@ export async function connectLink(
   const transport = {
     noDelay: o.noDelay ?? true,
     maxFrameBytes: settings.maxFrameBytes,
-    timeoutMs: settings.handshakeTimeoutMs
+    timeoutMs: settings.handshakeTimeoutMs,
+    ca: o.ca
   };
   const link = new Link(
     bus,

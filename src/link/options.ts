@@ -77,6 +77,11 @@ export interface ConnectOptions extends LinkOptions {
   connectTimeoutMs?: number;
   /** Raw mode instead of the ringbus protocol. */
   raw?: RawOptions;
+  /**
+   * `wss://` on Node: the CA certificates (PEM) to trust for the server's certificate, for a
+   * private CA or a self-signed server. Browsers use their own trust store. @defaultValue Node's
+   */
+  ca?: string | string[];
 }
 
 /** Who may use a listener. */
@@ -210,7 +215,10 @@ export const connectOptionsSchema = z.strictObject({
       })
     ])
   ),
-  connectTimeoutMs: positive(MAX_DURATION_MS)
+  connectTimeoutMs: positive(MAX_DURATION_MS),
+  ca: z.optional(
+    z.union([z.string(), z.array(z.string())], 'must be a PEM string or an array of them')
+  )
 });
 
 const patterns = z.optional(

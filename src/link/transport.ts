@@ -47,6 +47,14 @@ export interface TransportOptions {
   readonly maxFrameBytes: number;
 }
 
+/** What `connect` passes besides {@link TransportOptions}. */
+export interface ConnectTransportOptions extends TransportOptions {
+  /** Time allowed for the connection (and a TLS or WebSocket handshake) to complete. */
+  readonly timeoutMs: number;
+  /** TLS (wss://): CA certificates to trust (PEM) instead of the platform's; undefined: the platform's. */
+  readonly ca: string | readonly string[] | undefined;
+}
+
 /** What `listen` passes besides {@link TransportOptions} (each adapter takes what applies). */
 export interface ListenTransportOptions extends TransportOptions {
   /** WebSocket: accepted `Origin` header values; undefined accepts any. */
@@ -67,10 +75,7 @@ export interface TransportAdapter {
     accept: (conn: Connection) => void
   ): Promise<TransportServer>;
   /** Opens a connection to `url`; rejects on failure or after `timeoutMs`. */
-  connect(
-    url: URL,
-    options: TransportOptions & { readonly timeoutMs: number }
-  ): Promise<Connection>;
+  connect(url: URL, options: ConnectTransportOptions): Promise<Connection>;
 }
 
 /** Finds the adapter of a URL scheme (without the colon). */

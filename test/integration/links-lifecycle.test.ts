@@ -133,6 +133,7 @@ describe('URLs and options', () => {
     [{ reconnect: { maxDelayMs: -5 } }, /maxDelayMs/],
     [{ reconnect: { delayMs: 5 } as never }, /reconnect has unknown option\(s\) 'delayMs'/],
     [{ connectTimeoutMs: 0 }, /connectTimeoutMs/],
+    [{ ca: 5 as never }, /ca must be a PEM string/],
     [{ writeTimeoutMs: 0 }, /writeTimeoutMs/],
     [{ flushIntervalMs: -1 }, /flushIntervalMs/],
     [{ noDelay: 'yes' as unknown as boolean }, /noDelay/],

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { type Server, createServer, get } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -104,6 +106,38 @@ describe('WebSocket listener', () => {
       bus.listen('ws://127.0.0.1:0/bus', { origins: 'x' as never }),
       ErrorCode.INVALID_OPTIONS,
       /origins/u
+    );
+  });
+
+  it('links over wss:// through an https.Server, trusting the CA given in `ca`', async (t) => {
+    const tls = new URL('../../../test/fixtures/tls/', import.meta.url);
+    const cert = readFileSync(new URL('cert.pem', tls), 'utf8');
+    const https = createHttpsServer({ cert, key: readFileSync(new URL('key.pem', tls)) });
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    const { port } = https.address() as AddressInfo;
+    const { client, server, link, listener } = await linkPair(t, {
+      url: `wss://127.0.0.1:${port}/bus`,
+      listen: { httpServer: https },
+      connect: { ca: cert },
+      before: (_s, c) => void c.subscribe('secure', () => undefined)
+    });
+    // After the buses' own hooks (they run in order): a server closes once its sockets are gone.
+    t.after(() => new Promise<void>((resolve) => https.close(() => resolve())));
+    assert.equal(listener.url, `wss://127.0.0.1:${port}/bus`);
+    const got = collect<string>(client, 'secure');
+    server.publish('secure', 'over TLS');
+    await link.flush();
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      ['over TLS']
+    );
+    // Without the CA, Node does not trust a self-signed server.
+    const stranger = makeBus(t);
+    await rejectsWith(
+      stranger.connect(listener.url, { reconnect: false }),
+      ErrorCode.CONNECT,
+      /self-signed/u
     );
   });
 
