@@ -4,7 +4,9 @@
  */
 import type { NetPeer } from './peer.js';
 import { mqtt } from './peers/mqtt.js';
+import { mqttWs } from './peers/mqtt-ws.js';
 import { nats } from './peers/nats.js';
+import { natsWs } from './peers/nats-ws.js';
 import { rawNet } from './peers/raw-net.js';
 import { redis } from './peers/redis.js';
 import { ringbus } from './peers/ringbus.js';
@@ -19,8 +21,10 @@ export const NET_PEERS: readonly NetPeer[] = [
   wsBatched,
   ws,
   nats,
+  natsWs,
   redis,
   mqtt,
+  mqttWs,
   zeromq,
   socketIo
 ];

@@ -8,8 +8,8 @@
  * RINGBUS_NET_WORKLOADS (comma-separated filters, e.g. `raw-net,nats` and `W1,W4`),
  * RINGBUS_NET_CPU_PROFILE (a directory: every child writes a V8 CPU profile there, see child.ts).
  *
- * Layout (peer.ts has the contract): broker peers (nats-server, redis-server, aedes) run the
- * broker in its own process; brokerless peers (ringbus, raw-net, ws, zeromq) let the publisher
+ * Layout (peer.ts has the contract): broker peers (nats-server, redis-server, aedes, also over
+ * WebSocket) run the broker in its own process; brokerless peers (ringbus, raw-net, ws, zeromq) let the publisher
  * listen and the subscribers connect. Clock: process.hrtime (CLOCK_MONOTONIC, shared across
  * processes on Linux; every child checks it against the parent's at start).
  *

@@ -1,30 +1,63 @@
 /**
  * mqtt: the `aedes` broker in its own Node process and `mqtt` (MQTT.js, protocol 3.1.1) clients,
- * QoS 0 and QoS 1. With QoS 1 both hops are acked: publisher → broker and broker → subscriber.
+ * QoS 0 and QoS 1, over TCP. With QoS 1 both hops are acked: publisher → broker and broker →
+ * subscriber. {@link mqttPeer} builds this peer and `mqtt-ws` (the same broker and clients over
+ * WebSocket, peers/mqtt-ws.ts) from a {@link MqttTransport}.
  *
- * Flow control: QoS 0 waits for the client socket's 'drain'; QoS 1 also keeps at most
+ * Flow control: QoS 0 waits for the client stream's 'drain'; QoS 1 also keeps at most
  * {@link WINDOW} PUBACKs outstanding (MQTT.js itself puts no bound on them).
  */
-import type { MqttClient } from 'mqtt';
+import type { Connection } from 'aedes';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import net from 'node:net';
 import { forkBroker, missingPackage, packageVersion } from '../harness.js';
-import { type Endpoint, type NetPeer, type Publisher, type Qos, TOPIC } from '../peer.js';
+import {
+  type Endpoint,
+  type NetPeer,
+  type Publisher,
+  type Qos,
+  TOPIC,
+  type Transport
+} from '../peer.js';
 
 const WINDOW = 1024;
+
+/** A server of the broker's process, listening on 127.0.0.1 (port 0: any). */
+export interface MqttListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** How the clients reach aedes: what differs between `mqtt` (TCP) and `mqtt-ws`. */
+export interface MqttTransport {
+  /** Peer name and registry key. */
+  name: string;
+  /** The workloads' transports the peer runs (see {@link NetPeer.transports}). */
+  transports: readonly Transport[];
+  /** URL scheme the clients connect with: `mqtt` (TCP) or `ws`. */
+  scheme: 'mqtt' | 'ws';
+  /** npm packages the transport needs besides aedes and mqtt (checked and versioned). */
+  packages: readonly string[];
+  /** MQTT.js options on top of the common ones. */
+  clientOptions: IClientOptions;
+  /** Broker side: listens on 127.0.0.1, port 0, and hands every connection to `handle`. */
+  listen(handle: (conn: Connection) => void): Promise<MqttListener>;
+}
 
 /**
  * Neither MQTT.js nor aedes disables Nagle; ws, ioredis and nats.js do. Without it, paced small
  * messages wait for delayed ACKs (W4 p50 ≈ 27 ms here), so both ends of every MQTT connection
- * get TCP_NODELAY, as the other peers have.
+ * get TCP_NODELAY, as the other peers have. (Over WebSocket, ws already sets it on its sockets.)
  */
 function noDelay(stream: unknown): void {
   if (stream instanceof net.Socket) stream.setNoDelay(true);
 }
 
-async function connectTo(endpoint: Endpoint): Promise<MqttClient> {
-  if ('path' in endpoint) throw new Error('mqtt runs over TCP only here');
+async function connectTo(t: MqttTransport, endpoint: Endpoint): Promise<MqttClient> {
+  if ('path' in endpoint) throw new Error(`${t.name} runs over TCP only here`);
   const { connectAsync } = await import('mqtt');
-  const client = await connectAsync(`mqtt://${endpoint.host}:${endpoint.port}`, {
+  const client = await connectAsync(`${t.scheme}://${endpoint.host}:${endpoint.port}`, {
+    ...t.clientOptions,
     protocolVersion: 4,
     clean: true,
     reconnectPeriod: 0
@@ -112,48 +145,72 @@ class MqttPublisher implements Publisher {
   }
 }
 
-export const mqtt: NetPeer = {
-  name: 'mqtt',
-  hasQos1: true,
-  transports: ['tcp'],
+/** Plain TCP, as `mqtt://` clients and an MQTT broker normally speak. */
+async function listenTcp(handle: (conn: Connection) => void): Promise<MqttListener> {
+  const server = net.createServer((socket) => {
+    noDelay(socket);
+    handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
 
-  async available() {
-    return (await missingPackage('aedes')) ?? (await missingPackage('mqtt'));
-  },
+/** An aedes broker and MQTT.js clients over `t`. */
+export function mqttPeer(t: MqttTransport): NetPeer {
+  const packages = ['mqtt', 'aedes', ...t.packages];
+  return {
+    name: t.name,
+    hasQos1: true,
+    transports: t.transports,
 
-  versions: () => Promise.resolve({ mqtt: packageVersion('mqtt'), aedes: packageVersion('aedes') }),
-
-  startBroker: () => forkBroker('mqtt'),
-
-  async serveBroker() {
-    const { Aedes } = await import('aedes');
-    const broker = await Aedes.createBroker();
-    const server = net.createServer((socket) => {
-      noDelay(socket);
-      broker.handle(socket);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as net.AddressInfo;
-    return {
-      port,
-      close: async () => {
-        await new Promise<void>((resolve) => broker.close(resolve)); // ends the clients too
-        await new Promise((resolve) => server.close(resolve));
+    async available() {
+      for (const name of packages) {
+        const missing = await missingPackage(name);
+        if (missing !== undefined) return missing;
       }
-    };
-  },
+      return undefined;
+    },
 
-  async openPublisher(endpoint, qos) {
-    return new MqttPublisher(await connectTo(endpoint), qos, endpoint);
-  },
+    versions: () =>
+      Promise.resolve(Object.fromEntries(packages.map((name) => [name, packageVersion(name)]))),
 
-  async openSubscriber(endpoint, qos, onMessage) {
-    const client = await connectTo(endpoint);
-    client.on('message', (_topic: string, payload: Buffer) => onMessage(payload));
-    await client.subscribeAsync(TOPIC, { qos });
-    return { close: () => client.endAsync(true) };
-  }
-};
+    startBroker: () => forkBroker(t.name),
+
+    async serveBroker() {
+      const { Aedes } = await import('aedes');
+      const broker = await Aedes.createBroker();
+      const listener = await t.listen((conn) => broker.handle(conn));
+      return {
+        port: listener.port,
+        close: async () => {
+          await new Promise<void>((resolve) => broker.close(resolve)); // ends the clients too
+          await listener.close();
+        }
+      };
+    },
+
+    async openPublisher(endpoint, qos) {
+      return new MqttPublisher(await connectTo(t, endpoint), qos, endpoint);
+    },
+
+    async openSubscriber(endpoint, qos, onMessage) {
+      const client = await connectTo(t, endpoint);
+      client.on('message', (_topic: string, payload: Buffer) => onMessage(payload));
+      await client.subscribeAsync(TOPIC, { qos });
+      return { close: () => client.endAsync(true) };
+    }
+  };
+}
+
+export const mqtt: NetPeer = mqttPeer({
+  name: 'mqtt',
+  transports: ['tcp'],
+  scheme: 'mqtt',
+  packages: [],
+  clientOptions: {},
+  listen: listenTcp
+});

@@ -1,13 +1,13 @@
 /**
  * nats: the Debian `nats-server` binary as broker (its own process, loopback only) and the npm
- * `nats` v2 client, core (QoS 0) publish/subscribe.
+ * `nats` v2 client, core (QoS 0) publish/subscribe. {@link natsPeer} builds this peer and
+ * `nats-ws` (the same server's WebSocket listener and the `nats.ws` client, peers/nats-ws.ts).
  *
  * nats.js `publish` never pushes back: it appends to an outbound buffer that grows without bound.
  * The publisher therefore keeps a window of PING/PONG round trips (`nc.flush()`): one is started
  * every {@link FLUSH_EVERY_BYTES} of payload, and `send` asks the caller to wait while
  * {@link MAX_FLUSHES} are still unanswered, so at most about 1 MiB is in flight toward the server.
  */
-import type { NatsConnection } from 'nats';
 import {
   binaryVersion,
   missingBinary,
@@ -15,15 +15,45 @@ import {
   packageVersion,
   startServerBinary
 } from '../harness.js';
-import { type Endpoint, type NetPeer, type Publisher, TOPIC } from '../peer.js';
+import {
+  type Broker,
+  type Endpoint,
+  type NetPeer,
+  type Publisher,
+  TOPIC,
+  type Transport
+} from '../peer.js';
 
 const FLUSH_EVERY_BYTES = 256 * 1024;
 const MAX_FLUSHES = 4;
 
-async function connectTo(endpoint: Endpoint): Promise<NatsConnection> {
-  if ('path' in endpoint) throw new Error('nats runs over TCP only');
-  const { connect } = await import('nats');
-  return connect({ servers: `${endpoint.host}:${endpoint.port}`, reconnect: false });
+/**
+ * What the peers use of a connection: `nats` and `nats.ws` share this API (one code base) but
+ * declare their types apart.
+ */
+export interface NatsClient {
+  publish(subject: string, payload: Uint8Array): void;
+  subscribe(
+    subject: string,
+    options: { callback: (err: Error | null, msg: { data: Uint8Array }) => void }
+  ): unknown;
+  /** Resolves once the server answered a PING sent after everything before. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What differs between `nats` (TCP) and `nats-ws`. */
+export interface NatsTransport {
+  /** Peer name and registry key. */
+  name: string;
+  /** The workloads' transports the peer runs (see {@link NetPeer.transports}). */
+  transports: readonly Transport[];
+  /** npm packages the client needs (checked and versioned). */
+  packages: readonly string[];
+  /** Starts nats-server listening for this transport; the endpoint is where clients connect. */
+  startServer(): Promise<Broker>;
+  /** Child side: one client connection, without reconnects. */
+  connect(endpoint: Endpoint): Promise<NatsClient>;
 }
 
 class NatsPublisher implements Publisher {
@@ -31,7 +61,7 @@ class NatsPublisher implements Publisher {
   private readonly flushes: Promise<void>[];
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: NatsClient,
     readonly endpoint: Endpoint
   ) {
     this.bytes = 0;
@@ -61,36 +91,57 @@ class NatsPublisher implements Publisher {
   }
 }
 
-export const nats: NetPeer = {
-  name: 'nats',
-  hasQos1: false,
-  transports: ['tcp'],
+/** nats-server and a NATS client over `t`. */
+export function natsPeer(t: NatsTransport): NetPeer {
+  return {
+    name: t.name,
+    hasQos1: false,
+    transports: t.transports,
 
-  async available() {
-    return missingBinary('nats-server', ['--version']) ?? (await missingPackage('nats'));
-  },
-
-  versions: () =>
-    Promise.resolve({
-      nats: packageVersion('nats'),
-      'nats-server': binaryVersion('nats-server', ['--version'], /(v[\d.]+)/)
-    }),
-
-  startBroker: () =>
-    startServerBinary('nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port)]),
-
-  async openPublisher(endpoint) {
-    return new NatsPublisher(await connectTo(endpoint), endpoint);
-  },
-
-  async openSubscriber(endpoint, _qos, onMessage) {
-    const nc = await connectTo(endpoint);
-    nc.subscribe(TOPIC, {
-      callback: (err, msg) => {
-        if (err === null) onMessage(msg.data);
+    async available() {
+      const binary = missingBinary('nats-server', ['--version']);
+      if (binary !== undefined) return binary;
+      for (const name of t.packages) {
+        const missing = await missingPackage(name);
+        if (missing !== undefined) return missing;
       }
-    });
-    await nc.flush(); // the server has the SUB once the PONG is back
-    return { close: () => nc.close() };
+      return undefined;
+    },
+
+    versions: () =>
+      Promise.resolve({
+        ...Object.fromEntries(t.packages.map((name) => [name, packageVersion(name)])),
+        'nats-server': binaryVersion('nats-server', ['--version'], /(v[\d.]+)/)
+      }),
+
+    startBroker: () => t.startServer(),
+
+    async openPublisher(endpoint) {
+      return new NatsPublisher(await t.connect(endpoint), endpoint);
+    },
+
+    async openSubscriber(endpoint, _qos, onMessage) {
+      const nc = await t.connect(endpoint);
+      nc.subscribe(TOPIC, {
+        callback: (err, msg) => {
+          if (err === null) onMessage(msg.data);
+        }
+      });
+      await nc.flush(); // the server has the SUB once the PONG is back
+      return { close: () => nc.close() };
+    }
+  };
+}
+
+export const nats: NetPeer = natsPeer({
+  name: 'nats',
+  transports: ['tcp'],
+  packages: ['nats'],
+  startServer: () =>
+    startServerBinary('nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port)]),
+  async connect(endpoint) {
+    if ('path' in endpoint) throw new Error('nats runs over TCP only');
+    const { connect } = await import('nats');
+    return connect({ servers: `${endpoint.host}:${endpoint.port}`, reconnect: false });
   }
-};
+});

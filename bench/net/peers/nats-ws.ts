@@ -1,0 +1,67 @@
+/**
+ * nats-ws: NATS over WebSocket, as browsers speak it. The same `nats-server` binary as `nats`
+ * (peers/nats.ts), started with a config file whose `websocket` block listens on loopback
+ * without TLS (its plain client port is a random one nobody uses), and the npm `nats.ws` client,
+ * core (QoS 0) publish/subscribe in W6–W9.
+ *
+ * nats.ws expects the platform's global `WebSocket`, which Node 20 lacks: the child processes of
+ * this peer install the `ws` package's class there before connecting (the other WebSocket peers'
+ * clients are `ws` too). The server does not negotiate compression unless configured to.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServerBinary } from '../harness.js';
+import type { Broker } from '../peer.js';
+import { natsPeer } from './nats.js';
+
+/** nats-server's configuration: WebSocket on `port`, the plain client port at random (-1). */
+function config(port: number): string {
+  return [
+    'host: "127.0.0.1"',
+    'port: -1',
+    'websocket {',
+    `  listen: "127.0.0.1:${port}"`,
+    '  no_tls: true',
+    '}',
+    ''
+  ].join('\n');
+}
+
+/** nats-server with the config above, in a temporary directory removed when it stops. */
+async function startServer(): Promise<Broker> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringbus-nats-ws-'));
+  const file = path.join(dir, 'nats-server.conf');
+  const cleanUp = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    const broker = await startServerBinary('nats-server', (port) => {
+      writeFileSync(file, config(port));
+      return ['-c', file];
+    });
+    return {
+      endpoint: broker.endpoint,
+      stop: () => broker.stop().finally(cleanUp)
+    };
+  } catch (err) {
+    cleanUp();
+    throw err;
+  }
+}
+
+export const natsWs = natsPeer({
+  name: 'nats-ws',
+  transports: ['ws'],
+  packages: ['nats.ws', 'ws'],
+  startServer,
+  async connect(endpoint) {
+    if ('path' in endpoint) throw new Error('nats-ws runs over TCP only');
+    const [{ connect }, { WebSocket }] = await Promise.all([import('nats.ws'), import('ws')]);
+    // Only ever in a child process of this peer (connect runs nowhere else).
+    Object.defineProperty(globalThis, 'WebSocket', {
+      value: WebSocket,
+      configurable: true,
+      writable: true
+    });
+    return connect({ servers: `ws://${endpoint.host}:${endpoint.port}`, reconnect: false });
+  }
+});
