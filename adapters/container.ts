@@ -1,15 +1,19 @@
 import 'reflect-metadata';
 import { type DependencyContainer, container } from 'tsyringe';
 import type { Logger } from '../src/logger.js';
-import type { TransportAdapter } from '../src/link/transport.js';
+import type { ThreadTransport, TransportAdapter } from '../src/link/transport.js';
 import { environment } from '../src/link/transport.js';
 import { socketAdapter } from './socket.js';
 import { websocketAdapter } from './websocket.js';
+import { nodeThreads } from './worker/node-threads.js';
 
 /** Container token of the adapter for a URL scheme: `ringbus:transport:<scheme>`. */
 export function transportToken(scheme: string): string {
   return `ringbus:transport:${scheme}`;
 }
+
+/** Container token of the worker-thread links' transport (`bus.connectWorker`, `connectParent`). */
+export const THREADS_TOKEN = 'ringbus:threads';
 
 /** Container token of the default logger of new buses (a pino-compatible logger). */
 export const LOGGER_TOKEN = 'ringbus:logger';
@@ -37,6 +41,9 @@ export function registerLogger(logger: Logger, target: DependencyContainer = con
   target.register<Logger>(LOGGER_TOKEN, { useValue: logger });
 }
 
+if (!container.isRegistered(THREADS_TOKEN))
+  container.register<ThreadTransport>(THREADS_TOKEN, { useValue: nodeThreads });
+
 for (const [schemes, adapter] of [
   [['tcp', 'tcp4', 'tcp6', 'unix'], socketAdapter],
   [['ws', 'wss'], websocketAdapter]
@@ -52,5 +59,9 @@ environment.transports = (scheme) => {
     ? container.resolve<TransportAdapter>(token)
     : undefined;
 };
+environment.threads = () =>
+  container.isRegistered(THREADS_TOKEN, true)
+    ? container.resolve<ThreadTransport>(THREADS_TOKEN)
+    : undefined;
 environment.logger = () =>
   container.isRegistered(LOGGER_TOKEN, true) ? container.resolve<Logger>(LOGGER_TOKEN) : undefined;

@@ -44,10 +44,10 @@ import { type Handler, Subscription } from './subscription.js';
 import type { InboundFrame } from './frames/envelope.js';
 import { FrameCache } from './link/frame-cache.js';
 import type { InterestWatcher } from './link/session.js';
-import type { ConnectOptions, ListenOptions } from './link/options.js';
+import type { ConnectOptions, ListenOptions, WorkerLinkOptions } from './link/options.js';
 import type { Link } from './link/link.js';
 import type { Listener } from './link/listener.js';
-import { connectLink, listenOn } from './link/open.js';
+import { connectLink, connectThreadLink, listenOn } from './link/open.js';
 import { Topic, TopicState } from './topic.js';
 import type { PatternFor, PayloadOf, TopicMap, TopicName } from './topic-types.js';
 
@@ -657,6 +657,35 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   connect(url: string, options?: ConnectOptions): Promise<Link> {
     if (this.closed) return Promise.reject(closedError('connect'));
     return connectLink(this as Bus, url, options);
+  }
+
+  /**
+   * Links this bus to a bus in `worker` (a Node `Worker`), over two shared-memory rings instead of
+   * `postMessage`. The worker calls `bus.connectParent()`; this resolves once both buses have
+   * registered each other's subscriptions. The link never reconnects: when the worker exits it
+   * goes down (its in-flight QoS 1 messages go back to their channels) and stays down.
+   *
+   * @param worker - the worker thread, started by the caller
+   * @param options - ring size, timeouts and link options (docs/workers.md)
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` (not a Worker, bad options), `ERR_CONNECT`
+   *   (the worker did not take the link in time), `ERR_UNSUPPORTED_SCHEME` (no threads here),
+   *   `ERR_CLOSED`
+   */
+  connectWorker(worker: object, options?: WorkerLinkOptions): Promise<Link> {
+    if (this.closed) return Promise.reject(closedError('connectWorker'));
+    return connectThreadLink(this as Bus, worker, options);
+  }
+
+  /**
+   * Inside a worker thread: takes the link its parent offers with `bus.connectWorker(worker)`.
+   *
+   * @param options - timeouts and link options; the parent's ring size applies
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` (not in a worker, bad options),
+   *   `ERR_CONNECT` (no offer from the parent in time), `ERR_CLOSED`
+   */
+  connectParent(options?: WorkerLinkOptions): Promise<Link> {
+    if (this.closed) return Promise.reject(closedError('connectParent'));
+    return connectThreadLink(this as Bus, undefined, options);
   }
 
   /** @internal {@link SessionHost.watch} */

@@ -20,7 +20,8 @@ export type {
   LinkStats,
   ListenOptions,
   RawOptions,
-  ReconnectOptions
+  ReconnectOptions,
+  WorkerLinkOptions
 } from './link/options.js';
 export type { TokenPermissions } from './link/permissions.js';
 export type {
@@ -28,6 +29,8 @@ export type {
   ConnectionHandlers,
   ConnectTransportOptions,
   ListenTransportOptions,
+  ThreadTransport,
+  ThreadTransportOptions,
   TransportAdapter,
   TransportOptions,
   TransportServer

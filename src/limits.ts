@@ -41,6 +41,17 @@ export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 export const MIN_FRAME_BYTES = 4096;
 /** Largest `maxFrameBytes` accepted: the largest length a 5-byte varint can carry (2^32 − 1). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
+/** Default bytes of each direction's shared ring of a worker link (1 MiB). */
+export const DEFAULT_RING_BYTES = 1 << 20;
+/** Smallest shared ring. */
+export const MIN_RING_BYTES = 16;
+/** Smallest ring a worker link takes. */
+export const MIN_LINK_RING_BYTES = 4096;
+/**
+ * Largest shared ring (1 GiB): the reader may see up to twice the capacity between its index and
+ * the writer's, and that difference must stay a positive 32-bit integer.
+ */
+export const MAX_RING_BYTES = 1 << 30;
 /** Default interval of link keepalive pings; a peer silent for two intervals is dropped. */
 export const DEFAULT_KEEPALIVE_MS = 10_000;
 /** Default time a new connection has to complete its handshake. */

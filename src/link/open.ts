@@ -2,17 +2,20 @@ import { ErrorCode, RingbusError } from '../errors.js';
 import { writeControl } from '../frames/control.js';
 import { FrameEncoder } from '../frames/frame-encoder.js';
 import { FrameType } from '../frames/frame-type.js';
+import { DEFAULT_RING_BYTES } from '../limits.js';
 import { parseWith } from '../options.js';
 import { Link, type LinkHost } from './link.js';
 import { Listener } from './listener.js';
 import {
   type ConnectOptions,
   type ListenOptions,
+  type WorkerLinkOptions,
   backoffOf,
   connectOptionsSchema,
   listenOptionsSchema,
   maxConnectionsOf,
-  sessionSettings
+  sessionSettings,
+  workerLinkOptionsSchema
 } from './options.js';
 import { type RawHost, RawSession } from './raw-session.js';
 import { type LinkSession, Session, type SessionHost, type SessionSettings } from './session.js';
@@ -95,6 +98,51 @@ export async function connectLink(
       });
     },
     backoffOf(o)
+  );
+  await link.start();
+  return link;
+}
+
+/**
+ * `bus.connectWorker(worker)` (`worker` set) and `bus.connectParent()` (`worker` undefined): a
+ * link over the shared rings of the platform's threads. It never reconnects: a thread that is
+ * gone does not come back, so its link goes down and stays down. @internal
+ */
+export async function connectThreadLink(
+  bus: OpenHost,
+  worker: unknown,
+  options: WorkerLinkOptions | undefined
+): Promise<Link> {
+  const inWorker = worker === undefined;
+  const o = parseWith(workerLinkOptionsSchema, options, 'worker link options');
+  const threads = environment.threads();
+  if (threads === undefined) {
+    throw new RingbusError(
+      ErrorCode.UNSUPPORTED_SCHEME,
+      'worker links need the Node entry of ringbus (worker_threads); this build has none'
+    );
+  }
+  const settings = sessionSettings(o, false);
+  const transport = {
+    ringBytes: o.ringBytes ?? DEFAULT_RING_BYTES,
+    timeoutMs: settings.handshakeTimeoutMs
+  };
+  const link = new Link(
+    bus,
+    inWorker ? 'worker://parent' : 'worker://child',
+    'out',
+    false,
+    async (l) => {
+      const conn = inWorker
+        ? await threads.connectParent(transport)
+        : threads.connectWorker(worker, transport);
+      // The worker speaks first, as a connecting client; the parent answers, as a listener.
+      return openSession(bus, conn, settings, undefined, inWorker, {
+        up: (s) => l.sessionUp(s),
+        closed: (s, e) => l.sessionClosed(s, e)
+      });
+    },
+    undefined
   );
   await link.start();
   return link;

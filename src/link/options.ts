@@ -16,7 +16,9 @@ import {
   MAX_DURATION_MS,
   MAX_FRAME_BYTES,
   MAX_QUEUE_SIZE,
-  MIN_FRAME_BYTES
+  MAX_RING_BYTES,
+  MIN_FRAME_BYTES,
+  MIN_LINK_RING_BYTES
 } from '../limits.js';
 import type { Overflow } from '../options.js';
 import { MAX_TOKEN_LENGTH } from '../frames/control.js';
@@ -82,6 +84,17 @@ export interface ConnectOptions extends LinkOptions {
    * private CA or a self-signed server. Browsers use their own trust store. @defaultValue Node's
    */
   ca?: string | string[];
+}
+
+/** Options of `bus.connectWorker(worker, options)` and `bus.connectParent(options)`. */
+export interface WorkerLinkOptions extends LinkOptions {
+  /**
+   * Bytes of each direction's shared ring (a power of two, at least 4 KiB); the parent's value
+   * is the one used. @defaultValue 1 MiB
+   */
+  ringBytes?: number;
+  /** Time allowed for the other thread to take the link and for the handshake. @defaultValue 5000 */
+  connectTimeoutMs?: number;
 }
 
 /** Who may use a listener. */
@@ -219,6 +232,17 @@ export const connectOptionsSchema = z.strictObject({
   ca: z.optional(
     z.union([z.string(), z.array(z.string())], 'must be a PEM string or an array of them')
   )
+});
+
+/** @internal */
+export const workerLinkOptionsSchema = z.strictObject({
+  ...linkShape,
+  ringBytes: z.optional(
+    intIn(MIN_LINK_RING_BYTES, MAX_RING_BYTES).check(
+      z.refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+    )
+  ),
+  connectTimeoutMs: positive(MAX_DURATION_MS)
 });
 
 const patterns = z.optional(

@@ -78,6 +78,25 @@ export interface TransportAdapter {
   connect(url: URL, options: ConnectTransportOptions): Promise<Connection>;
 }
 
+/** What `connectWorker` / `connectParent` pass to the platform's threads. */
+export interface ThreadTransportOptions {
+  /** Bytes of each direction's shared ring. */
+  readonly ringBytes: number;
+  /** Time the worker side waits for its parent's offer. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Links between threads over shared-memory rings (adapters/worker/): the parent offers a worker
+ * two rings, the worker takes them. A link's frames then never pass through `postMessage`.
+ */
+export interface ThreadTransport {
+  /** Parent side: hands `worker` the rings of a new link. */
+  connectWorker(worker: unknown, options: ThreadTransportOptions): Connection;
+  /** Worker side: waits for the parent's offer; rejects after `timeoutMs`. */
+  connectParent(options: ThreadTransportOptions): Promise<Connection>;
+}
+
 /** Finds the adapter of a URL scheme (without the colon). */
 export type TransportResolver = (scheme: string) => TransportAdapter | undefined;
 
@@ -88,7 +107,9 @@ export type TransportResolver = (scheme: string) => TransportAdapter | undefined
 export const environment: {
   transports: TransportResolver;
   logger: () => Logger | undefined;
+  threads: () => ThreadTransport | undefined;
 } = {
   transports: () => undefined,
-  logger: () => undefined
+  logger: () => undefined,
+  threads: () => undefined
 };

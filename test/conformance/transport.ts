@@ -10,7 +10,6 @@ import {
   leaveStaleSocket,
   linkPair,
   patternBytes,
-  prng,
   rejectsWith,
   socketPathOf
 } from '../helpers/links.js';
@@ -24,6 +23,7 @@ import {
   pubFrame,
   varint
 } from '../helpers/raw-peer.js';
+import { prng } from '../helpers/prng.js';
 import { nextTurn, waitFor } from '../helpers/wait.js';
 
 /**

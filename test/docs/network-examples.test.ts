@@ -1,5 +1,5 @@
 /**
- * Runs every example of the link pages (docs/network.md, docs/security.md): each ```ts block
+ * Runs every example of the link pages (docs/network.md, security.md, workers.md): each ```ts block
  * followed by a ```text block runs in its own node process against the compiled library and must
  * print exactly that text. The examples listen on loopback port 0 or on Unix sockets in
  * os.tmpdir(), and close what they open: a process that kept a socket or timer alive would not
@@ -15,7 +15,8 @@ import { REPO_ROOT, extractExamples, runExample } from '../helpers/doc-examples.
 /** Each page, with the fewest examples it must keep (a broken fence would silently drop some). */
 const PAGES: [doc: string, minExamples: number][] = [
   ['docs/network.md', 12],
-  ['docs/security.md', 3]
+  ['docs/security.md', 3],
+  ['docs/workers.md', 1]
 ];
 
 const workDir = mkdtempSync(join(tmpdir(), 'ringbus-network-docs-'));
