@@ -60,10 +60,12 @@ export class RingConnection implements Connection {
 
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
-    if (this.queued.length === 0 && this.copyIn(bytes, 0) === bytes.length) return true;
+    // Behind queued chunks nothing may go first; otherwise as much as fits goes now.
+    const written = this.queued.length === 0 ? this.copyIn(bytes, 0) : 0;
+    if (written === bytes.length) return true;
+    if (this.queued.length === 0) this.queuedOffset = written;
     this.queued.push(bytes);
-    this.queuedBytes += bytes.length;
-    if (this.queued.length === 1) this.queuedOffset = this.copyIn(bytes, 0);
+    this.queuedBytes += bytes.length - written;
     if (!this.waitingForSpace) void this.waitForSpace();
     return false;
   }

@@ -5,9 +5,10 @@ import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { type Bus, ErrorCode, type Link, type WorkerLinkOptions } from '../../adapters/node.js';
 import { makeBus } from '../helpers/bus.js';
-import { LinkEvents, collect, rejectsWith } from '../helpers/links.js';
+import { LinkEvents, collect, patternBytes, rejectsWith } from '../helpers/links.js';
 import { waitFor } from '../helpers/wait.js';
 import type { Seen } from './fixtures/worker-bus.js';
+import { digest } from '../helpers/digest.js';
 
 /**
  * Worker links through real worker threads (test/integration/fixtures/worker-bus.ts): both
@@ -88,6 +89,19 @@ describe('worker links', () => {
     await order(bus, child, 'publish', { topic: 'up.one', payload: 'from the worker' });
     await waitFor(() => up.length === 1, 3000, 'the worker message in the parent');
     assert.equal(up[0].payload, 'from the worker');
+  });
+
+  it('carries frames far larger than the ring, split into records and joined again', async (t) => {
+    const bus = makeBus(t, { id: 'parent' });
+    const child = await startChild(t, bus, 'small-ring', { ringBytes: 4096 });
+    await order(bus, child, 'subscribe', { pattern: 'big' });
+    const payloads = [patternBytes(4096, 1), patternBytes(200_000, 2), patternBytes(1023, 3)];
+    for (const p of payloads) await bus.publishAsync('big', p);
+    await waitFor(() => child.seen.length === 3, 5000, 'three large payloads in the worker');
+    assert.deepEqual(
+      child.seen.map((s) => s.payload),
+      payloads.map(digest)
+    );
   });
 
   it('puts QoS 1 messages in flight to a terminated worker back in their channel', async (t) => {
