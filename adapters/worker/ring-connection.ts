@@ -100,6 +100,9 @@ export class RingConnection implements Connection {
 
   private async waitForSpace(): Promise<void> {
     this.waitingForSpace = true;
+    // Called from a write() about to return false: `drain` must follow that, never come within
+    // it, even when the reader (another thread) has made room meanwhile.
+    await Promise.resolve();
     while (!this.closed && this.queued.length > 0) {
       const head = this.queued[0];
       const before = this.queuedOffset;

@@ -9,13 +9,18 @@ import {
   RingbusError
 } from '../../adapters/node.js';
 import { WebSocket } from 'ws';
+import { RingReader } from '../../adapters/worker/ring-reader.js';
+import { RingWriter } from '../../adapters/worker/ring-writer.js';
+import { RING_HEADER_BYTES, RingWord } from '../../adapters/worker/shared-ring.js';
 import { FrameType } from '../../src/frames/frame-type.js';
+import { type RingPair, dialRing, isRingUrl } from './ring-transport.js';
 import { waitFor } from './wait.js';
 
 /**
- * A plain `node:net` (or `ws`) client for adversarial link tests: it writes whatever bytes a test gives it,
- * keeps every byte the server sends back, and records whether and when the server closed the
- * connection. It speaks no protocol by itself; the frame builders below make the valid parts.
+ * A plain `node:net` (or `ws`, or shared-ring) client for adversarial link tests: it writes
+ * whatever bytes a test gives it, keeps every byte the server sends back, and records whether and
+ * when the server closed the connection. It speaks no protocol by itself; the frame builders
+ * below make the valid parts.
  */
 
 /** One frame read back from the server: its type byte and the rest of its body. */
@@ -33,7 +38,10 @@ export interface ErrorBody {
   pubId?: number;
 }
 
-/** The byte stream under a {@link RawPeer}: a socket, or a WebSocket whose messages are chunks. */
+/**
+ * The byte stream under a {@link RawPeer}: a socket, a WebSocket whose messages are chunks, or
+ * the two shared rings of a `ring://` connection.
+ */
 interface Pipe {
   write(bytes: Uint8Array, done: () => void): void;
   pause(): void;
@@ -111,6 +119,18 @@ export class RawPeer {
     return peer;
   }
 
+  /** A peer over the two rings of a `ring://` connection (test/helpers/ring-transport.ts). */
+  static overRings(pair: RingPair): RawPeer {
+    const pipe = new RingPipe(pair);
+    const peer = new RawPeer(pipe);
+    // Reading starts once the peer exists: the listener may have written already (a refusal).
+    pipe.start(
+      (chunk) => peer.receive(chunk),
+      () => peer.done()
+    );
+    return peer;
+  }
+
   private receive(chunk: Uint8Array): void {
     this.chunks.push(chunk);
     for (const fn of this.listeners) fn(chunk);
@@ -183,9 +203,15 @@ export class RawPeer {
   }
 }
 
-/** Opens a raw peer to a `tcp://host:port`, `unix:///path` or `ws://host:port/path` URL. */
+/**
+ * Opens a raw peer to a `tcp://host:port`, `unix:///path`, `ws://host:port/path` or `ring://name`
+ * URL.
+ */
 export function openRawPeer(url: string): Promise<RawPeer> {
   const parsed = new URL(url);
+  if (isRingUrl(parsed)) {
+    return new Promise((resolve) => resolve(RawPeer.overRings(dialRing(parsed))));
+  }
   if (parsed.protocol === 'ws:') {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     return new Promise((resolve, reject) => {
@@ -212,6 +238,108 @@ export function openRawPeer(url: string): Promise<RawPeer> {
     });
     socket.once('error', reject);
   });
+}
+
+/**
+ * The {@link Pipe} of a `ring://` raw peer: it writes raw bytes into the ring the bus reads and
+ * keeps what the bus writes into the other. Each write is copied in as its own records and is
+ * done once the other end has read them, so every write reaches the bus as a chunk of its own
+ * (without that wait, the bus would take all the writes of a turn as one run of the ring).
+ * Paused, it leaves the bus's ring unread, which fills.
+ */
+class RingPipe implements Pipe {
+  destroyed = false;
+  private readonly writer: RingWriter;
+  private readonly reader: RingReader;
+  /** The header words of the ring this side writes: its WRITE and READ indices. */
+  private readonly outHeader: Int32Array;
+  /** Writes (and `end`) run one after another: a ring end takes one wait at a time. */
+  private writes: Promise<void> = Promise.resolve();
+  private paused = false;
+  private wake: () => void = () => undefined;
+
+  constructor(pair: RingPair) {
+    this.writer = new RingWriter(pair.out);
+    this.reader = new RingReader(pair.in);
+    this.outHeader = new Int32Array(pair.out, 0, RING_HEADER_BYTES / 4);
+  }
+
+  /** Starts reading: every chunk goes to `onData`; `onClose` once the connection is gone. */
+  start(onData: (chunk: Uint8Array) => void, onClose: () => void): void {
+    void this.readLoop(onData, onClose);
+  }
+
+  write(bytes: Uint8Array, done: () => void): void {
+    this.writes = this.writes.then(() => this.copyIn(bytes)).then(done);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake();
+  }
+
+  /** Ends the ring this side writes once the writes before are in, as a socket's FIN. */
+  end(): void {
+    this.writes = this.writes.then(() => this.writer.end());
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.writer.end();
+    this.reader.detach(); // wakes the read loop, which reports the close
+    this.wake();
+  }
+
+  private async copyIn(bytes: Uint8Array): Promise<void> {
+    const writer = this.writer;
+    const maxRecord = writer.capacity >>> 2;
+    for (let at = 0; at < bytes.length;) {
+      const n = Math.min(bytes.length - at, maxRecord);
+      if (writer.write(bytes.subarray(at, at + n))) at += n;
+      // False once the bus detached (closed the connection): the rest goes nowhere, as on a reset.
+      else if (!(await writer.waitForSpaceAsync(n, Infinity))) return;
+    }
+    const header = this.outHeader;
+    await waitFor(
+      () =>
+        writer.closed ||
+        Atomics.load(header, RingWord.READ) === Atomics.load(header, RingWord.WRITE),
+      5000,
+      'the bus reading what the raw peer wrote'
+    );
+  }
+
+  private async readLoop(onData: (chunk: Uint8Array) => void, onClose: () => void): Promise<void> {
+    const reader = this.reader;
+    while (!this.destroyed) {
+      if (this.paused) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const n = reader.available();
+      if (n > 0) {
+        const at = reader.readOffset;
+        onData(reader.data.slice(at, at + n)); // a copy: the writer reuses the space
+        reader.release(n);
+        await Promise.resolve();
+      } else if (reader.ended) {
+        // ENDED is raised after the last record: with none left, the bus closed the connection.
+        // As a socket after the server's FIN, this side ends too.
+        if (reader.available() === 0) {
+          onClose();
+          this.end();
+          this.reader.detach();
+          return;
+        }
+      } else await reader.waitForDataAsync(Infinity);
+    }
+    onClose();
+  }
 }
 
 // --- frame builders (independent of src/frames, so the tests do not trust the encoder) ------
