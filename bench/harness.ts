@@ -1,6 +1,7 @@
 /**
- * Measurement primitives: timing, medians, GC counting and heap figures. Nothing here knows
- * about ringbus or the peers; scenarios hand it `run(n)` functions.
+ * Measurement primitives: timing, medians and quantiles, GC counting and heap figures, and the
+ * list parsing of the suites' environment filters. Nothing here knows about ringbus or the
+ * peers; scenarios hand it `run(n)` functions.
  */
 import { execSync } from 'node:child_process';
 import os from 'node:os';
@@ -37,6 +38,18 @@ export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The q-quantile (0..1) of ascending `sorted`, nearest rank. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** A comma-separated list from the environment variable `name`; undefined when unset or empty. */
+export function envList(name: string): string[] | undefined {
+  const v = process.env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim());
 }
 
 /** `global.gc`, which exists only under `--expose-gc`; the bench refuses to run without it. */

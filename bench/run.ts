@@ -1,8 +1,17 @@
 /**
  * `npm run bench`: every in-process scenario in one process and one run, then the GC profiles and
- * the allocation child, then the network suite (bench/net/: ringbus and its peers in child
- * processes over loopback); prints the tables and writes docs/benchmarks.md. Never part of
- * `npm test`. The RINGBUS_NET_* variables of bench/net/run.ts narrow the network suite.
+ * the allocation child, then the worker-thread suite (bench/worker/: ringbus across a worker
+ * boundary against postMessage and a hand-written SharedArrayBuffer ring), then the network suite
+ * (bench/net/: ringbus and its peers in child processes over loopback); prints the tables and
+ * writes docs/benchmarks.md. Never part of `npm test`.
+ *
+ * Environment: RINGBUS_BENCH_SUITES picks suites, comma-separated from `in-process`, `worker`
+ * and `net` (default: all three); only a run of all three writes docs/benchmarks.md, a partial
+ * one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run bench` runs the worker suite
+ * alone (about 75 s) without the network suite (about eight minutes). The RINGBUS_WORKER_*
+ * variables of bench/worker/run.ts and the RINGBUS_NET_* ones of bench/net/run.ts narrow those
+ * suites.
+ * `--only=a,e` runs just those in-process scenarios (see onlyArg).
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,11 +30,21 @@ import {
   runScenario,
   scenarios
 } from './emitters.bench.js';
-import { type GcResult, type MachineInfo, forceGc, gcProfile, machineInfo } from './harness.js';
-import { killAllOwned } from './net/harness.js';
+import {
+  type GcResult,
+  type MachineInfo,
+  envList,
+  forceGc,
+  gcProfile,
+  machineInfo
+} from './harness.js';
+import { killOwnedOnExitSignals } from './net/harness.js';
 import { NET_LEGEND, netTables, netTargets, peerLines } from './net/report.js';
 import { type NetReport, runNetBenchmarks } from './net/run.js';
 import { emittery, eventemitter3 } from './peers.js';
+import { WORKER_LEGEND, workerTables, workerTargets } from './worker/report.js';
+import { type WorkerReport, runWorkerBenchmarks } from './worker/run.js';
+import { BATCH } from './worker/settings.js';
 import {
   type Table,
   type Target,
@@ -241,17 +260,81 @@ function legendLines(): string[] {
   return items.map((l) => `- ${l}`);
 }
 
+/** The worker-thread suite: what it compares, how, its targets and its tables. */
+function workerSection(report: WorkerReport, targets: Table): string[] {
+  return [
+    '## Worker threads',
+    '',
+    'Messages from the main thread to one worker thread (`bench/worker/`), every contender in the',
+    'same run:',
+    '',
+    '- **ringbus link**: the parent `bus.connectWorker(worker)` with `sendQueueSize: 8192` and',
+    "  `overflow: 'block'`; the worker `bus.subscribe('bench', handler)` (`queueSize: 4096`) and",
+    '  `bus.connectParent()`. The parent calls `bus.publish` with a `Uint8Array` payload in a loop,',
+    '  yielding to the event loop every 4096 messages; a full link queue makes `publish` throw',
+    '  `ERR_QUEUE_FULL` and that message waits in `publishAsync`, so none is dropped.',
+    '- **ringbus ring**: the shared ring without a bus. The parent `RingWriter` encodes each frame',
+    '  (varint length with `encodeVarint`, then the payload) where `reserve` puts it, `commit`s it,',
+    `  and \`cork()\` / \`uncork()\` publish ${BATCH} frames at a time; the worker feeds \`RingReader\``,
+    "  runs to the links' `RangeFrameDecoder`. The payload is copied in with `TypedArray.set`, or",
+    '  **encoded in place**: written field by field with a `DataView`, as an app writes its own struct.',
+    `- **postMessage**: one structured-cloned \`Uint8Array\` per call; arrays of ${BATCH} (each payload`,
+    `  with its own buffer, as separate messages have); and ${BATCH} payloads packed into one`,
+    '  `ArrayBuffer`, transferred. The worker grants credit every 4096 messages and the parent keeps',
+    '  at most 16384 uncredited, since postMessage has no flow control of its own.',
+    '- **hand-written SAB ring**: the practical limit, `bench/worker/hand-ring.ts` (about 100',
+    '  lines of code, none of the library): Int32 head and tail, a length word per record, one',
+    `  \`Atomics.store\` per ${BATCH} records, \`Atomics.wait\` / \`notify\` only when the other side sleeps.`,
+    '  Payloads copied with `TypedArray.set` or encoded in place, as for the ringbus ring.',
+    '',
+    '**Method.** Payloads are float64 fields (64 B or 1 KiB; field 0 the sequence number); every',
+    'measurement starts a fresh `Worker` and sends a warm-up (a quarter of the timed count) before',
+    'the timed part, which runs from the first timed send to the moment the worker reports that it',
+    'has counted every message and that the last one carries the right bytes. Ring readers sleep as',
+    'soon as their ring is empty; a full ring makes the writer sleep. Untimed calibration runs size',
+    `each cell to about 0.25 s; then ${report.runs} timed runs per cell, every cell once per round in a`,
+    'rotating order. Round trips: one 64 B payload to the worker and back (the ringbus worker',
+    "republishes it on a topic the parent's bus subscribes to; the ring's worker writes it into a",
+    'second ring, which the parent awaits with `waitForDataAsync`; postMessage echoes it), 1000',
+    'untimed, then 3000 timed per run.',
+    '',
+    '```',
+    `Worker suite started: load average (1 min) ${report.machine.load.toFixed(2)}, took ${report.seconds.toFixed(0)} s`,
+    '```',
+    '',
+    markdownTable(targets, '###'),
+    ...workerTables(report).map((t) => markdownTable({ ...t, note: t.note?.replace(/^/gm, '- ') })),
+    ...WORKER_LEGEND.map((l) => `- ${l}`),
+    ''
+  ];
+}
+
+/** What the in-process suite measured, for the document. */
+interface InProcessReport {
+  results: ScenarioResult[];
+  targets: Table;
+  gc: Table;
+  alloc: Table;
+  floorNs: number;
+}
+
+interface WorkerSuiteReport {
+  report: WorkerReport;
+  targets: Table;
+}
+
+interface NetworkSuiteReport {
+  net: NetReport;
+  targets: Table;
+  sizes: BundleSize[];
+}
+
 function markdown(
   info: MachineInfo,
-  results: readonly ScenarioResult[],
-  targets: Table,
-  gc: Table,
-  alloc: Table,
   seconds: number,
-  floorNs: number,
-  net: NetReport,
-  netTargetTable: Table,
-  sizes: readonly BundleSize[]
+  { results, targets, gc, alloc, floorNs }: InProcessReport,
+  worker: WorkerSuiteReport,
+  { net, targets: netTargetTable, sizes }: NetworkSuiteReport
 ): string {
   return [
     '# Benchmarks',
@@ -259,9 +342,11 @@ function markdown(
     '> generated by `npm run bench` — do not edit; rerun it instead.',
     '',
     'ringbus against in-process peers: `node:events` EventEmitter, eventemitter3, mitt, tseep, an RxJS',
-    '`Subject` and emittery; then over the network against raw sockets, ws, NATS, Redis, MQTT,',
-    'ZeroMQ and socket.io ([Network](#network)). Run it with `npm run bench` (it compiles, then runs',
-    '`build/bench/run.js` under `--expose-gc`); it is never part of `npm test`. The code is in `bench/`.',
+    '`Subject` and emittery; then across a worker-thread boundary against `postMessage` and a',
+    'hand-written SharedArrayBuffer ring ([Worker threads](#worker-threads)); then over the network',
+    'against raw sockets, ws, NATS, Redis, MQTT, ZeroMQ and socket.io ([Network](#network)). Run it',
+    'with `npm run bench` (it compiles, then runs `build/bench/run.js` under `--expose-gc`); it is',
+    'never part of `npm test`. The code is in `bench/`.',
     '',
     '**Method.** Payloads are small objects (`{ x, y, seq }`) built before timing and reused, so peers',
     'allocate nothing. ringbus uses `new Bus({ dispatch: "manual" })` and a pre-resolved',
@@ -294,6 +379,7 @@ function markdown(
     '',
     markdownTable(gc),
     markdownTable(alloc),
+    ...workerSection(worker.report, worker.targets),
     ...netSection(net, netTargetTable),
     '## Browser build',
     '',
@@ -317,30 +403,30 @@ function onlyArg(): string[] | undefined {
   return arg?.slice('--only='.length).split(',');
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  // The network suite's children and brokers go with us on Ctrl-C.
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143]
-  ] as const) {
-    process.once(signal, () => {
-      killAllOwned();
-      process.exit(code);
-    });
-  }
-  forceGc(); // fails fast without --expose-gc
-  const info = machineInfo();
-  console.log(machineLines(info).join('\n'));
+/** The suites of a full run, in order; RINGBUS_BENCH_SUITES picks some of them. */
+const SUITES = ['in-process', 'worker', 'net'] as const;
+type Suite = (typeof SUITES)[number];
 
-  const only = onlyArg();
+function selectedSuites(): readonly Suite[] {
+  const names = envList('RINGBUS_BENCH_SUITES');
+  if (names === undefined) return SUITES;
+  const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `RINGBUS_BENCH_SUITES: unknown suite ${unknown.join(', ')} (known: ${SUITES.join(', ')})`
+    );
+  }
+  return SUITES.filter((s) => names.includes(s));
+}
+
+/** Every scenario, then the GC profiles, the allocation child, the targets and the floor. */
+async function runInProcess(): Promise<InProcessReport> {
   const results: ScenarioResult[] = [];
-  for (const s of scenarios.filter((x) => only === undefined || only.includes(x.id))) {
+  for (const s of scenarios) {
     const r = await runScenario(s, RUNS);
     results.push(r);
     console.log(textTable(scenarioTable(r)));
   }
-  if (only !== undefined) return;
 
   console.log(`\nGC profiles (${GC_N / 1e6} M messages, emittery ${GC_ASYNC_N / 1e3} k)…`);
   const gc = gcTable(await gcProfiles());
@@ -355,7 +441,25 @@ async function main(): Promise<void> {
 
   const floorNs = envelopeFloorNs();
   console.log(`\nenvelope floor (allocate + ring store + read): ${floorNs.toFixed(1)} ns/msg`);
+  return { results, targets, gc, alloc, floorNs };
+}
 
+async function runWorkerSuite(): Promise<WorkerSuiteReport> {
+  console.log(
+    '\nWorker suite: ringbus across a worker-thread boundary against postMessage and a\n' +
+      'hand-written SharedArrayBuffer ring, a fresh worker per measurement.'
+  );
+  const report = await runWorkerBenchmarks();
+  for (const t of workerTables(report)) {
+    console.log(textTable(t));
+    if (t.note !== undefined) console.log(t.note);
+  }
+  const targets = targetTable(workerTargets(report), 'Worker targets');
+  console.log(textTable(targets));
+  return { report, targets };
+}
+
+async function runNetwork(): Promise<NetworkSuiteReport> {
   console.log(
     '\nNetwork suite: ringbus and its peers in child processes over loopback; a peer whose npm\n' +
       'package or server binary is missing is skipped (and listed as such).'
@@ -367,14 +471,39 @@ async function main(): Promise<void> {
   }
   const sizes = await bundleSizes();
   console.log(textTable(bundleTable(sizes)));
-  const netTargetTable = targetTable([...netTargets(net), bundleTarget(sizes)], 'Network targets');
-  console.log(textTable(netTargetTable));
+  const targets = targetTable([...netTargets(net), bundleTarget(sizes)], 'Network targets');
+  console.log(textTable(targets));
+  return { net, targets, sizes };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  killOwnedOnExitSignals();
+  forceGc(); // fails fast without --expose-gc
+  const info = machineInfo();
+  console.log(machineLines(info).join('\n'));
+
+  const only = onlyArg();
+  if (only !== undefined) {
+    for (const s of scenarios.filter((x) => only.includes(x.id))) {
+      console.log(textTable(scenarioTable(await runScenario(s, RUNS))));
+    }
+    return;
+  }
+
+  const suites = selectedSuites();
+  const inProcess = suites.includes('in-process') ? await runInProcess() : undefined;
+  const worker = suites.includes('worker') ? await runWorkerSuite() : undefined;
+  const network = suites.includes('net') ? await runNetwork() : undefined;
 
   const seconds = (performance.now() - started) / 1000;
-  writeFileSync(
-    OUTPUT,
-    markdown(info, results, targets, gc, alloc, seconds, floorNs, net, netTargetTable, sizes)
-  );
+  if (inProcess === undefined || worker === undefined || network === undefined) {
+    console.log(
+      `\nRINGBUS_BENCH_SUITES=${suites.join(',')}: a partial run, ${OUTPUT} not written (${seconds.toFixed(0)} s)`
+    );
+    return;
+  }
+  writeFileSync(OUTPUT, markdown(info, seconds, inProcess, worker, network));
   console.log(`\nwrote ${OUTPUT} (${seconds.toFixed(0)} s)`);
 }
 

@@ -99,6 +99,19 @@ export function killAllOwned(): void {
   for (const p of owned) p.kill('SIGKILL');
 }
 
+/** On Ctrl-C or SIGTERM, the children and brokers started here go with this process. */
+export function killOwnedOnExitSignals(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143]
+  ] as const) {
+    process.once(signal, () => {
+      killAllOwned();
+      process.exit(code);
+    });
+  }
+}
+
 function track(p: ChildProcess): void {
   owned.add(p);
   p.once('exit', () => owned.delete(p));

@@ -22,10 +22,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MachineInfo, machineInfo } from '../harness.js';
+import { type MachineInfo, envList, machineInfo } from '../harness.js';
 import { machineLines, rate, targetTable, textTable } from '../report.js';
 import { NET_PEERS } from './contenders.js';
-import { killAllOwned, median } from './harness.js';
+import { killOwnedOnExitSignals, median } from './harness.js';
 import type { Broker } from './peer.js';
 import { NET_LEGEND, netTables, netTargets, peerLines } from './report.js';
 import { type RunFigures, WORKLOADS, type WorkloadId, runCell } from './workloads.js';
@@ -86,11 +86,6 @@ export interface NetReport {
   peers: PeerInfo[];
   results: NetResult[];
   seconds: number;
-}
-
-function envList(name: string): string[] | undefined {
-  const v = process.env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim());
 }
 
 function resolveRuns(runs: number | undefined): number {
@@ -232,15 +227,7 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
 }
 
 async function main(): Promise<void> {
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143]
-  ] as const) {
-    process.once(signal, () => {
-      killAllOwned();
-      process.exit(code);
-    });
-  }
+  killOwnedOnExitSignals();
   console.log(machineLines(machineInfo()).join('\n'));
   const report = await runNetBenchmarks();
   console.log(`\nPeers\n${peerLines(report).join('\n')}`);

@@ -1,0 +1,75 @@
+/**
+ * The practical limit: the hand-written ring of hand-ring.ts (no library code), records of a
+ * length word and the payload, published once per batch of BATCH records. The payload is copied
+ * in with `TypedArray.set`, or encoded in place field by field, as for the library's ring
+ * (ring-api.ts). The reader sleeps as soon as the ring is empty, as there.
+ */
+import type { Sender, WorkerContender } from '../contender.js';
+import { HandRingReader, HandRingWriter, createHandRing } from '../hand-ring.js';
+import { handOver, takeOver } from '../handover.js';
+import { encodePayload, makePayload } from '../payload.js';
+import { BATCH, RING_BYTES } from '../settings.js';
+
+class HandRingSender implements Sender {
+  private readonly writer: HandRingWriter;
+  private readonly payload: Uint8Array;
+  private readonly lastPayload: Uint8Array;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly payloadBytes: number,
+    private readonly inPlace: boolean,
+    private readonly lastSeq: number
+  ) {
+    this.writer = new HandRingWriter(buffer);
+    this.payload = makePayload(payloadBytes, 0);
+    this.lastPayload = makePayload(payloadBytes, lastSeq);
+  }
+
+  send(from: number, to: number): void {
+    const { writer, payloadBytes } = this;
+    const { data, view } = writer;
+    for (let batch = from; batch < to; batch += BATCH) {
+      const end = Math.min(to, batch + BATCH);
+      for (let seq = batch; seq < end; seq++) {
+        const at = writer.begin(payloadBytes);
+        if (this.inPlace) encodePayload(view, at, seq, payloadBytes);
+        else data.set(seq === this.lastSeq ? this.lastPayload : this.payload, at);
+      }
+      writer.flush();
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function handRing(inPlace: boolean): WorkerContender {
+  return {
+    id: inPlace ? 'hand-ring-in-place' : 'hand-ring-set',
+    name: inPlace
+      ? 'hand-written SAB ring, encoded in place'
+      : 'hand-written SAB ring + TypedArray.set',
+
+    openSender(worker, task) {
+      const ring = createHandRing(RING_BYTES);
+      handOver(worker, [ring]);
+      return Promise.resolve(new HandRingSender(ring, task.payloadBytes, inPlace, task.total - 1));
+    },
+
+    async receive(_task, tally) {
+      const [ring] = await takeOver();
+      const reader = new HandRingReader(ring);
+      let isDone = false;
+      const onRecord = (data: Uint8Array, start: number, end: number): void => {
+        isDone = tally.one(data, start, end);
+      };
+      tally.ready();
+      while (!isDone) if (reader.read(onRecord) === 0) reader.wait();
+    }
+  };
+}
+
+export const handRingSet = handRing(false);
+export const handRingInPlace = handRing(true);

@@ -1,0 +1,199 @@
+/**
+ * ringbus's shared ring used directly, without a bus: the parent's `RingWriter` encodes every
+ * frame (varint length + payload) where it goes, `reserve` → write → `commit`, with `cork()` /
+ * `uncork()` around each batch so a batch costs one index store; the worker's `RingReader` hands
+ * runs of frames to the links' `RangeFrameDecoder`, which calls back once per frame with its range
+ * in the ring. Two ways to write the payload: copied in from a prebuilt `Uint8Array` with
+ * `TypedArray.set`, or encoded in place field by field (payload.ts) — "the reserve/commit API
+ * that encodes in place". A reader sleeps in `waitForData` as soon as the ring is empty (polling
+ * first measured no better on the 2-core machine); a full ring makes the writer sleep in
+ * `waitForSpace`.
+ */
+import { RingReader } from '../../../adapters/worker/ring-reader.js';
+import { RingWriter } from '../../../adapters/worker/ring-writer.js';
+import { createSharedRing } from '../../../adapters/worker/shared-ring.js';
+import { RangeFrameDecoder } from '../../../src/frames/frame-decoder.js';
+import { encodeVarint, varintLength } from '../../../src/frames/varint.js';
+import type { Pinger, RoundTripTask, Sender, WorkerContender } from '../contender.js';
+import { handOver, takeOver } from '../handover.js';
+import { encodePayload, makePayload } from '../payload.js';
+import { BATCH, RING_BYTES, WAIT_MS } from '../settings.js';
+
+/** Reserves room for one frame, sleeping while the ring is full. */
+function reserve(writer: RingWriter, frameBytes: number): number {
+  let at = writer.reserve(frameBytes);
+  while (at < 0) {
+    if (!writer.waitForSpace(frameBytes, WAIT_MS)) throw new Error('ring writer: no room');
+    at = writer.reserve(frameBytes);
+  }
+  return at;
+}
+
+class RingSender implements Sender {
+  private readonly writer: RingWriter;
+  private readonly view: DataView;
+  private readonly frameBytes: number;
+  private readonly prefixBytes: number;
+  /** The prebuilt payload (sequence 0), and the last message's. */
+  private readonly payload: Uint8Array;
+  private readonly lastPayload: Uint8Array;
+
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly payloadBytes: number,
+    private readonly inPlace: boolean,
+    private readonly lastSeq: number
+  ) {
+    this.writer = new RingWriter(buffer);
+    const data = this.writer.data;
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.prefixBytes = varintLength(payloadBytes);
+    this.frameBytes = this.prefixBytes + payloadBytes;
+    this.payload = makePayload(payloadBytes, 0);
+    this.lastPayload = makePayload(payloadBytes, lastSeq);
+  }
+
+  send(from: number, to: number): void {
+    const { writer, frameBytes, payloadBytes, prefixBytes } = this;
+    const data = writer.data;
+    for (let batch = from; batch < to; batch += BATCH) {
+      const end = Math.min(to, batch + BATCH);
+      writer.cork();
+      for (let seq = batch; seq < end; seq++) {
+        const at = reserve(writer, frameBytes);
+        encodeVarint(payloadBytes, data, at);
+        if (this.inPlace) encodePayload(this.view, at + prefixBytes, seq, payloadBytes);
+        else data.set(seq === this.lastSeq ? this.lastPayload : this.payload, at + prefixBytes);
+        writer.commit(frameBytes);
+      }
+      writer.uncork();
+    }
+  }
+
+  close(): Promise<void> {
+    this.writer.end();
+    return Promise.resolve();
+  }
+}
+
+/** Feeds whatever the ring holds to `decoder` until `isDone()`, sleeping while it is empty. */
+function drain(reader: RingReader, decoder: RangeFrameDecoder, isDone: () => boolean): void {
+  while (!isDone()) {
+    // ENDED is raised after the last record: read it before looking for records.
+    const ended = reader.ended;
+    const n = reader.available();
+    if (n === 0) {
+      if (ended) return;
+      reader.waitForData(WAIT_MS);
+      continue;
+    }
+    const at = reader.readOffset;
+    const error = decoder.push(reader.data.subarray(at, at + n));
+    if (error !== undefined) throw error;
+    reader.release(n);
+  }
+}
+
+/** Parent side of the round trips: writes one frame, then waits (without blocking) for the echo. */
+class RingPinger implements Pinger {
+  private readonly writer: RingWriter;
+  private readonly reader: RingReader;
+  private readonly decoder: RangeFrameDecoder;
+  private readonly payload: Uint8Array;
+  private echoes = 0;
+
+  constructor(toWorker: SharedArrayBuffer, toParent: SharedArrayBuffer, payloadBytes: number) {
+    this.writer = new RingWriter(toWorker);
+    this.reader = new RingReader(toParent);
+    this.payload = makePayload(payloadBytes, 1);
+    this.decoder = new RangeFrameDecoder(payloadBytes, (_, start, end) => {
+      if (end - start !== payloadBytes) throw new Error('ring echo: wrong length');
+      this.echoes++;
+    });
+  }
+
+  async ping(): Promise<void> {
+    const { writer, reader, payload } = this;
+    const frameBytes = varintLength(payload.length) + payload.length;
+    const at = reserve(writer, frameBytes);
+    const prefix = encodeVarint(payload.length, writer.data, at);
+    writer.data.set(payload, at + prefix);
+    writer.commit(frameBytes);
+    const expected = this.echoes + 1;
+    while (this.echoes < expected) {
+      const n = reader.available();
+      if (n === 0) {
+        if (!(await reader.waitForDataAsync(WAIT_MS))) throw new Error('ring echo: none');
+        continue;
+      }
+      const from = reader.readOffset;
+      const error = this.decoder.push(reader.data.subarray(from, from + n));
+      if (error !== undefined) throw error;
+      reader.release(n);
+    }
+  }
+
+  close(): Promise<void> {
+    this.writer.end();
+    this.reader.detach();
+    return Promise.resolve();
+  }
+}
+
+function ringApi(inPlace: boolean): WorkerContender {
+  return {
+    id: inPlace ? 'ring-in-place' : 'ring-set',
+    name: inPlace
+      ? 'ringbus ring: reserve/commit, encoded in place'
+      : 'ringbus ring: reserve/commit + TypedArray.set',
+
+    openSender(worker, task) {
+      const ring = createSharedRing({ capacityBytes: RING_BYTES });
+      handOver(worker, [ring]);
+      return Promise.resolve(new RingSender(ring, task.payloadBytes, inPlace, task.total - 1));
+    },
+
+    async receive(task, tally) {
+      const [ring] = await takeOver();
+      const reader = new RingReader(ring);
+      let isDone = false;
+      const decoder = new RangeFrameDecoder(task.payloadBytes, (bytes, start, end) => {
+        isDone = tally.one(bytes, start, end);
+      });
+      tally.ready();
+      drain(reader, decoder, () => isDone);
+      if (!isDone) throw new Error(`ring ended after ${tally.received} of ${task.total} frames`);
+    },
+
+    // One entry is enough: the payload is copied either way, and one 64 B frame is all it takes.
+    roundTrip: inPlace
+      ? undefined
+      : {
+          openPinger(worker, task: RoundTripTask) {
+            const toWorker = createSharedRing({ capacityBytes: RING_BYTES });
+            const toParent = createSharedRing({ capacityBytes: RING_BYTES });
+            handOver(worker, [toWorker, toParent]);
+            return Promise.resolve(new RingPinger(toWorker, toParent, task.payloadBytes));
+          },
+
+          async echo(task, ready) {
+            const [toWorker, toParent] = await takeOver();
+            const reader = new RingReader(toWorker);
+            const writer = new RingWriter(toParent);
+            const decoder = new RangeFrameDecoder(task.payloadBytes, (bytes, start, end) => {
+              const n = end - start;
+              const frameBytes = varintLength(n) + n;
+              const at = reserve(writer, frameBytes);
+              const prefix = encodeVarint(n, writer.data, at);
+              writer.data.set(bytes.subarray(start, end), at + prefix);
+              writer.commit(frameBytes);
+            });
+            ready();
+            drain(reader, decoder, () => false);
+          }
+        }
+  };
+}
+
+export const ringSet = ringApi(false);
+export const ringInPlace = ringApi(true);
