@@ -98,13 +98,19 @@ export class FrameDecoder {
     while (i < end) {
       if (this.state === State.LENGTH) {
         const byte = chunk[i];
-        const problem = varintByteError(byte, this.varintIndex);
-        if (problem !== VarintError.NONE) return this.varintError(problem, byte, base + i);
-        this.length += varintByteValue(byte, this.varintIndex);
-        i++;
-        if ((byte & 0x80) !== 0) {
-          this.varintIndex++;
-          continue;
+        if (byte < 0x80 && this.varintIndex === 0) {
+          // A one-byte length, the common case of small frames: nothing to validate or sum.
+          this.length = byte;
+          i++;
+        } else {
+          const problem = varintByteError(byte, this.varintIndex);
+          if (problem !== VarintError.NONE) return this.varintError(problem, byte, base + i);
+          this.length += varintByteValue(byte, this.varintIndex);
+          i++;
+          if ((byte & 0x80) !== 0) {
+            this.varintIndex++;
+            continue;
+          }
         }
         // docs/protocol.md §1.2: the limit is checked before any body byte is buffered.
         if (this.length > this.maxFrameBytes) {

@@ -61,6 +61,11 @@ export function varintLength(value: number): number {
  * @remarks O(1), no allocation.
  */
 export function encodeVarint(value: number, into: Uint8Array, offset: number): number {
+  // One byte (bodies under 128 bytes, most of a small-message stream): no loop, no range table.
+  if (value >>> 0 === value && value < 0x80 && offset >= 0 && offset < into.length) {
+    into[offset] = value;
+    return 1;
+  }
   const bytes = varintLength(value);
   if (offset < 0 || offset + bytes > into.length) {
     throw new RangeError(
