@@ -49,7 +49,7 @@ const headers = fc.option(fc.dictionary(text, text, { maxKeys: 5, noNullPrototyp
 const structured = fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== 'string');
 
 const payload = fc.oneof(
-  fc.uint8Array({ maxLength: 2000 }),
+  fc.uint8Array({ maxLength: 2000, size: 'max' }),
   text,
   structured,
   fc.constant(undefined)

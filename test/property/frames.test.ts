@@ -11,7 +11,9 @@ import { FrameEncoder } from '../../src/frames/frame-encoder.js';
  */
 const SEED = 42;
 
-const bodiesArb = fc.array(fc.uint8Array({ minLength: 0, maxLength: 3000 }), { maxLength: 12 });
+const bodiesArb = fc.array(fc.uint8Array({ minLength: 0, maxLength: 3000, size: 'max' }), {
+  maxLength: 12
+});
 
 /** Cuts `bytes` at the given points (any values; reduced modulo the length, sorted). */
 function split(bytes: Uint8Array, points: readonly number[]): Uint8Array[] {
