@@ -33,7 +33,9 @@ export const ErrorCode = {
   /** A link could not be established: the peer is unreachable or did not complete the handshake. */
   CONNECT: 'ERR_CONNECT',
   /** No adapter handles the URL's scheme. */
-  UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME'
+  UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME',
+  /** The durable store could not write or sync its files (the cause has the OS code). */
+  STORE: 'ERR_STORE'
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -1,0 +1,308 @@
+import { crc32 } from 'node:zlib';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
+import { BodyReader } from '../../src/frames/body-reader.js';
+import { PayloadKind } from '../../src/frames/frame-type.js';
+
+/**
+ * One write-ahead-log record; segment.ts describes the file around it:
+ *
+ * ```
+ * offset 0  u32 LE  length: bytes after the CRC (type byte + body), at least 1
+ * offset 4  u32 LE  CRC32 (zlib.crc32, IEEE) of those `length` bytes
+ * offset 8  u8      record type (RecordType)
+ * offset 9  …       body, `length - 1` bytes, fields as in docs/protocol.md §2.1
+ * ```
+ */
+export const RecordType = {
+  MESSAGE: 1,
+  ACK: 2,
+  NACK: 3,
+  CHANNEL_CREATED: 4,
+  CHANNEL_DELETED: 5
+} as const;
+
+/** One of the values of {@link RecordType}. */
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** One of the values of PayloadKind (docs/protocol.md): how the payload bytes are to be read. */
+export type PayloadKindValue = (typeof PayloadKind)[keyof typeof PayloadKind];
+
+/** Bytes before the type byte: the length and the CRC. */
+export const RECORD_PREFIX_BYTES = 8;
+/**
+ * Largest `length` field accepted (256 MiB): encoding refuses more, and the scanner reads a larger
+ * value as a corrupt length rather than trying to allocate it.
+ */
+export const MAX_RECORD_BYTES = 1 << 28;
+
+/** A message held by a durable channel, as of one delivery attempt. */
+export interface MessageRecord {
+  readonly type: typeof RecordType.MESSAGE;
+  /** The durable channel's key. */
+  readonly channel: string;
+  /** The message id, an integer in [0, 2^53 − 1]. */
+  readonly id: number;
+  /** The delivery attempt, an integer in [0, 2^53 − 1]. */
+  readonly attempt: number;
+  readonly topic: string;
+  /** String headers; `{}` when none. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payloadKind: PayloadKindValue;
+  /** The payload's bytes as `payloadKind` says; empty for UNDEFINED. */
+  readonly payload: Uint8Array;
+}
+
+/** A message acked (ACK: forget it) or nacked for redelivery (NACK) on a channel. */
+export interface SettleRecord {
+  readonly type: typeof RecordType.ACK | typeof RecordType.NACK;
+  readonly channel: string;
+  readonly id: number;
+}
+
+/** A durable channel created or deleted. */
+export interface ChannelRecord {
+  readonly type: typeof RecordType.CHANNEL_CREATED | typeof RecordType.CHANNEL_DELETED;
+  readonly channel: string;
+}
+
+/** Any record of the log. */
+export type StoreRecord = MessageRecord | SettleRecord | ChannelRecord;
+
+const utf8 = new TextEncoder();
+
+/** Sizes the record, then fills one array: a length-prefixed, checksummed record. */
+class RecordWriter {
+  readonly bytes: Uint8Array;
+  private pos = RECORD_PREFIX_BYTES;
+
+  constructor(bodyBytes: number) {
+    this.bytes = new Uint8Array(RECORD_PREFIX_BYTES + 1 + bodyBytes);
+  }
+
+  u8(value: number): void {
+    this.bytes[this.pos++] = value;
+  }
+
+  /** Unsigned LEB128, shortest form (what BodyReader.uint accepts). */
+  uint(value: number): void {
+    let v = value;
+    while (v >= 0x80) {
+      this.bytes[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.bytes[this.pos++] = v;
+  }
+
+  str(bytes: Uint8Array): void {
+    this.uint(bytes.length);
+    this.raw(bytes);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.bytes.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Writes the length and the CRC; returns the whole record. */
+  finish(): Uint8Array {
+    const b = this.bytes;
+    if (this.pos !== b.length) throw new Error(`record sized ${b.length}, written ${this.pos}`);
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    view.setUint32(0, b.length - RECORD_PREFIX_BYTES, true);
+    view.setUint32(4, crc32(b.subarray(RECORD_PREFIX_BYTES)), true);
+    return b;
+  }
+}
+
+function uintBytes(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  return n;
+}
+
+function checkUint(value: number, field: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RingbusError(
+      ErrorCode.INVALID_OPTIONS,
+      `${field} must be an integer in [0, 2^53 - 1] (got ${value})`
+    );
+  }
+}
+
+function checkPayloadKind(kind: number): void {
+  if (!Number.isInteger(kind) || kind < PayloadKind.BYTES || kind > PayloadKind.UNDEFINED) {
+    throw new RingbusError(ErrorCode.INVALID_OPTIONS, `payloadKind ${kind} is not a PayloadKind`);
+  }
+}
+
+/**
+ * Encodes one record: length, CRC32, type, body.
+ *
+ * @returns a new array holding the whole record
+ * @throws RingbusError `ERR_INVALID_OPTIONS` if an id, attempt or payload kind is out of range;
+ *   `ERR_PAYLOAD` if the record would exceed {@link MAX_RECORD_BYTES}
+ */
+export function encodeRecord(record: StoreRecord): Uint8Array {
+  const channel = utf8.encode(record.channel);
+  let w: RecordWriter;
+  switch (record.type) {
+    case RecordType.MESSAGE: {
+      checkUint(record.id, 'id');
+      checkUint(record.attempt, 'attempt');
+      checkPayloadKind(record.payloadKind);
+      if (record.payloadKind === PayloadKind.UNDEFINED && record.payload.length > 0) {
+        throw new RingbusError(ErrorCode.INVALID_OPTIONS, 'an UNDEFINED payload must be empty');
+      }
+      const topic = utf8.encode(record.topic);
+      const headers = Object.entries(record.headers).map(([k, v]) => [
+        utf8.encode(k),
+        utf8.encode(v)
+      ]);
+      let size =
+        uintBytes(channel.length) +
+        channel.length +
+        uintBytes(record.id) +
+        uintBytes(record.attempt) +
+        uintBytes(topic.length) +
+        topic.length +
+        uintBytes(headers.length) +
+        1 +
+        record.payload.length;
+      for (const [k, v] of headers)
+        size += uintBytes(k.length) + k.length + uintBytes(v.length) + v.length;
+      w = writer(size);
+      w.str(channel);
+      w.uint(record.id);
+      w.uint(record.attempt);
+      w.str(topic);
+      w.uint(headers.length);
+      for (const [k, v] of headers) {
+        w.str(k);
+        w.str(v);
+      }
+      w.u8(record.payloadKind);
+      w.raw(record.payload);
+      break;
+    }
+    case RecordType.ACK:
+    case RecordType.NACK:
+      checkUint(record.id, 'id');
+      w = writer(uintBytes(channel.length) + channel.length + uintBytes(record.id));
+      w.str(channel);
+      w.uint(record.id);
+      break;
+    case RecordType.CHANNEL_CREATED:
+    case RecordType.CHANNEL_DELETED:
+      w = writer(uintBytes(channel.length) + channel.length);
+      w.str(channel);
+      break;
+  }
+  // The type byte precedes the body; writer() reserved it.
+  w.bytes[RECORD_PREFIX_BYTES] = record.type;
+  return w.finish();
+}
+
+function writer(bodyBytes: number): RecordWriter {
+  if (1 + bodyBytes > MAX_RECORD_BYTES) {
+    throw new RingbusError(
+      ErrorCode.PAYLOAD,
+      `a store record of ${1 + bodyBytes} bytes exceeds the limit of ${MAX_RECORD_BYTES}`
+    );
+  }
+  const w = new RecordWriter(bodyBytes);
+  w.u8(0); // the type byte, set by encodeRecord
+  return w;
+}
+
+const reader = new BodyReader();
+
+/**
+ * Decodes the type byte and body of one record, `bytes[start, end)` (what follows the CRC; the
+ * caller has checked the length and the CRC). Payload bytes are copied out of `bytes`.
+ *
+ * @throws RingbusError `ERR_PROTOCOL` on an unknown type, a truncated or overlong field, invalid
+ *   UTF-8, an unknown payload kind or trailing bytes
+ */
+export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.length): StoreRecord {
+  const r = reader;
+  r.reset(bytes, start, end);
+  const type = r.u8();
+  switch (type) {
+    case RecordType.MESSAGE: {
+      const channel = r.str();
+      const id = r.uint();
+      const attempt = r.uint();
+      const topic = r.str();
+      const count = r.uint();
+      // Each header takes at least two bytes: a count beyond that is malformed, not a huge loop.
+      if (count * 2 > r.remaining) throw malformed(`header count ${count} exceeds the record`);
+      const headers: Record<string, string> = {};
+      for (let i = 0; i < count; i++) {
+        const name = r.str();
+        if (Object.hasOwn(headers, name)) throw malformed(`duplicate header '${name}'`);
+        // defineProperty, not assignment: a header named '__proto__' must stay a header.
+        Object.defineProperty(headers, name, {
+          value: r.str(),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        });
+      }
+      const payloadKind = r.u8();
+      if (payloadKind > PayloadKind.UNDEFINED)
+        throw malformed(`unknown payload kind ${payloadKind}`);
+      // A copy, as a plain Uint8Array: scanned bytes may be a Buffer, whose slice() is a view.
+      const payload = new Uint8Array(r.rest());
+      if (payloadKind === PayloadKind.UNDEFINED && payload.length > 0) {
+        throw malformed('an UNDEFINED payload carries bytes');
+      }
+      return {
+        type,
+        channel,
+        id,
+        attempt,
+        topic,
+        headers,
+        payloadKind: payloadKind as PayloadKindValue,
+        payload
+      };
+    }
+    case RecordType.ACK:
+    case RecordType.NACK: {
+      const channel = r.str();
+      const id = r.uint();
+      r.done('a settle record');
+      return { type, channel, id };
+    }
+    case RecordType.CHANNEL_CREATED:
+    case RecordType.CHANNEL_DELETED: {
+      const channel = r.str();
+      r.done('a channel record');
+      return { type, channel };
+    }
+    default:
+      throw malformed(`unknown record type ${type}`);
+  }
+}
+
+/**
+ * Decodes one whole record (length, CRC, type, body) that fills `bytes` exactly.
+ *
+ * @throws RingbusError `ERR_PROTOCOL` if the length does not match, the CRC fails or the body is
+ *   malformed
+ */
+export function decodeRecord(bytes: Uint8Array): StoreRecord {
+  if (bytes.length < RECORD_PREFIX_BYTES + 1) throw malformed('a record shorter than 9 bytes');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(0, true);
+  if (length !== bytes.length - RECORD_PREFIX_BYTES) {
+    throw malformed(`record length ${length} does not match its ${bytes.length - 8} bytes`);
+  }
+  const body = bytes.subarray(RECORD_PREFIX_BYTES);
+  if (crc32(body) !== view.getUint32(4, true)) throw malformed('record checksum mismatch');
+  return decodeRecordBody(body);
+}
+
+function malformed(message: string): RingbusError {
+  return new RingbusError(ErrorCode.PROTOCOL, `store record: ${message}`);
+}
