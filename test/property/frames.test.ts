@@ -89,7 +89,7 @@ void describe('frames (property)', () => {
   void it('never throws on random bytes: frames or ERR_PROTOCOL / ERR_FRAME_TOO_LARGE', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 200, size: 'max' }),
         fc.array(fc.nat(), { maxLength: 10 }),
         fc.integer({ min: 0, max: 300 }),
         (bytes, points, maxFrameBytes) => {

@@ -80,8 +80,8 @@ const topicArb = fc
   .map((tokens) => `f.${tokens.join('.')}`);
 const patternArb = fc.oneof(topicArb, fc.constantFrom('f.*', 'f.>', 'f.*.a', 'f.a.>', 'f.*.*'));
 const payloadArb: fc.Arbitrary<unknown> = fc.oneof(
-  fc.uint8Array({ maxLength: 300 }),
-  fc.string({ maxLength: 100 }),
+  fc.uint8Array({ maxLength: 300, size: 'max' }),
+  fc.string({ maxLength: 100, size: 'max' }),
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 2 })
 );
