@@ -1,6 +1,9 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import * as z from 'zod/mini';
 import { ErrorCode, RingbusError } from '../../src/errors.js';
+import { MAX_DURATION_MS } from '../../src/limits.js';
+import { parseWith } from '../../src/options.js';
 import { type StoreRecord, encodeRecord } from './record.js';
 
 /**
@@ -56,7 +59,22 @@ export interface SegmentWriterOptions {
 }
 
 /** Default gathering time of the `'batch'` policy. */
-export const DEFAULT_FSYNC_INTERVAL_MS = 10;
+const DEFAULT_FSYNC_INTERVAL_MS = 10;
+
+const segmentWriterOptionsSchema = z.strictObject({
+  fsync: z.optional(z.enum(['always', 'batch', 'never'], "must be 'always', 'batch' or 'never'")),
+  fsyncIntervalMs: z.optional(
+    z
+      .int('must be an integer')
+      .check(
+        z.minimum(0, 'must be >= 0'),
+        z.maximum(MAX_DURATION_MS, `must be <= ${MAX_DURATION_MS}`)
+      )
+  ),
+  openFile: z.optional(
+    z.custom<OpenSegmentFile>((v) => typeof v === 'function', 'must be a function')
+  )
+});
 
 interface Pending {
   readonly bytes: Uint8Array;
@@ -80,14 +98,14 @@ export class SegmentWriter {
   readonly path: string;
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
-  #file: SegmentFile;
-  #pending: Pending[] = [];
-  #pendingBytes = 0;
-  #isScheduled = false;
-  #isFlushing = false;
-  #failure: RingbusError | undefined = undefined;
-  #isClosed = false;
-  #idle: (() => void)[] = [];
+  private readonly file: SegmentFile;
+  private pending: Pending[] = [];
+  private queuedBytes = 0;
+  private isScheduled = false;
+  private isFlushing = false;
+  private failure: RingbusError | undefined = undefined;
+  private isClosed = false;
+  private readonly idle: (() => void)[] = [];
   /** Batches written so far (one writev each). */
   writeCount = 0;
   /** `datasync` calls so far. */
@@ -95,7 +113,7 @@ export class SegmentWriter {
 
   private constructor(path: string, file: SegmentFile, fsync: FsyncPolicy, intervalMs: number) {
     this.path = path;
-    this.#file = file;
+    this.file = file;
     this.fsync = fsync;
     this.fsyncIntervalMs = intervalMs;
   }
@@ -104,18 +122,14 @@ export class SegmentWriter {
    * Creates a new segment at `path` (it must not exist), writes its header and makes it durable:
    * the file's data and, for `'always'` and `'batch'`, its directory entry.
    *
-   * @throws RingbusError if the file cannot be created or written (see {@link storeError})
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` for bad options; `ERR_STORE` if the file
+   *   cannot be created or written (the OS code in the message and `cause`)
    */
-  static async create(path: string, options: SegmentWriterOptions = {}): Promise<SegmentWriter> {
-    const fsync = options.fsync ?? 'always';
-    const intervalMs = options.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
-    if (!Number.isInteger(intervalMs) || intervalMs < 0) {
-      throw new RingbusError(
-        ErrorCode.INVALID_OPTIONS,
-        `fsyncIntervalMs must be a non-negative integer (got ${intervalMs})`
-      );
-    }
-    const openFile = options.openFile ?? openFileHandle;
+  static async create(path: string, options?: SegmentWriterOptions): Promise<SegmentWriter> {
+    const o = parseWith(segmentWriterOptionsSchema, options, 'segment options');
+    const fsync = o.fsync ?? 'always';
+    const intervalMs = o.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS;
+    const openFile = o.openFile ?? openFileHandle;
     let file: SegmentFile;
     try {
       file = await openFile(path, 'wx');
@@ -137,7 +151,7 @@ export class SegmentWriter {
 
   /** Bytes waiting for the next batch. */
   get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.queuedBytes;
   }
 
   /**
@@ -152,16 +166,16 @@ export class SegmentWriter {
 
   /** Appends an already encoded record (record.ts); `bytes` must not change afterwards. */
   appendEncoded(bytes: Uint8Array): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (this.#isClosed) {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.isClosed) {
       return Promise.reject(
         new RingbusError(ErrorCode.CLOSED, `segment ${this.path} is closed; no more appends`)
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ bytes, resolve, reject });
-      this.#pendingBytes += bytes.length;
-      this.#schedule();
+      this.pending.push({ bytes, resolve, reject });
+      this.queuedBytes += bytes.length;
+      this.schedule();
     });
   }
 
@@ -170,73 +184,73 @@ export class SegmentWriter {
    * after this reject with `ERR_CLOSED`.
    */
   async close(): Promise<void> {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    if (this.#isFlushing || this.#pending.length > 0) {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.isFlushing || this.pending.length > 0) {
       await new Promise<void>((resolve) => {
-        this.#idle.push(resolve);
-        if (!this.#isFlushing) void this.#flush();
+        this.idle.push(resolve);
+        if (!this.isFlushing) void this.flush();
       });
     }
-    await this.#file.close();
+    await this.file.close();
   }
 
-  #schedule(): void {
-    if (this.#isScheduled || this.#isFlushing) return;
-    this.#isScheduled = true;
+  private schedule(): void {
+    if (this.isScheduled || this.isFlushing) return;
+    this.isScheduled = true;
     const run = (): void => {
-      this.#isScheduled = false;
-      if (!this.#isFlushing) void this.#flush();
+      this.isScheduled = false;
+      if (!this.isFlushing) void this.flush();
     };
     if (this.fsync === 'batch' && this.fsyncIntervalMs > 0) setTimeout(run, this.fsyncIntervalMs);
     else setImmediate(run);
   }
 
   /** Writes one batch; never rejects (failures reject the batch's appends instead). */
-  async #flush(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    this.queuedBytes = 0;
     if (batch.length > 0) {
-      this.#isFlushing = true;
+      this.isFlushing = true;
       try {
         await writeAll(
-          this.#file,
+          this.file,
           batch.map((p) => p.bytes)
         );
         this.writeCount++;
         if (this.fsync !== 'never') {
-          await this.#file.datasync();
+          await this.file.datasync();
           this.syncCount++;
         }
         for (const p of batch) p.resolve();
       } catch (err) {
-        this.#fail(err, batch);
+        this.fail(err, batch);
       } finally {
-        this.#isFlushing = false;
+        this.isFlushing = false;
       }
     }
-    if (this.#pending.length > 0) {
+    if (this.pending.length > 0) {
       // Appends that came while this batch was in flight: the next batch, without delay if closing.
-      if (this.#isClosed) {
-        void this.#flush();
+      if (this.isClosed) {
+        void this.flush();
         return;
       }
-      this.#schedule();
+      this.schedule();
     }
-    if (!this.#isFlushing && this.#pending.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
+    if (!this.isFlushing && this.pending.length === 0) {
+      for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 
-  #fail(err: unknown, batch: Pending[]): void {
+  private fail(err: unknown, batch: Pending[]): void {
     const failure =
-      this.#failure ??
+      this.failure ??
       storeError(`cannot append to segment ${this.path}; the writer is closed`, err);
-    this.#failure = failure;
+    this.failure = failure;
     for (const p of batch) p.reject(failure);
-    for (const p of this.#pending.splice(0)) p.reject(failure);
-    this.#pendingBytes = 0;
+    for (const p of this.pending.splice(0)) p.reject(failure);
+    this.queuedBytes = 0;
   }
 }
 
@@ -283,7 +297,7 @@ async function syncDirectory(openFile: OpenSegmentFile, dir: string): Promise<vo
  * `ERR_STORE` for a failed store operation; the OS error (its `code`: ENOSPC, EACCES, EBADF, EIO …)
  * is the `cause` and named in the message.
  */
-export function storeError(message: string, cause: unknown): RingbusError {
+function storeError(message: string, cause: unknown): RingbusError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const detail = code !== undefined ? ` (${code})` : '';
   return new RingbusError(ErrorCode.STORE, `${message}${detail}`, { cause });

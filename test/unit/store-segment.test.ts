@@ -72,6 +72,25 @@ describe('SegmentWriter', () => {
     });
   });
 
+  it('refuses bad options with ERR_INVALID_OPTIONS, creating no file', async () => {
+    for (const [options, field] of [
+      [{ fsync: 'sometimes' }, /fsync must be 'always', 'batch' or 'never'/],
+      [{ fsyncIntervalMs: -1 }, /fsyncIntervalMs must be >= 0/],
+      [{ fsyncIntervalMs: 1.5 }, /fsyncIntervalMs must be an integer/],
+      [{ openFile: 'open' }, /openFile must be a function/],
+      [{ fsyncMs: 5 }, /unknown option\(s\) 'fsyncMs'/]
+    ] as const) {
+      const path = next();
+      await assert.rejects(SegmentWriter.create(path, options as never), (err: unknown) => {
+        assert.ok(err instanceof RingbusError);
+        assert.equal(err.code, 'ERR_INVALID_OPTIONS');
+        assert.match(err.message, field);
+        return true;
+      });
+      await assert.rejects(readFile(path), /ENOENT/);
+    }
+  });
+
   it("group commit: 100 appends in one tick make one writev and one datasync ('always')", async () => {
     const { calls, openFile } = countingOpen();
     const path = next();
