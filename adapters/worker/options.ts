@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { DEFAULT_RING_BYTES, MAX_RING_BYTES, MIN_RING_BYTES } from '../../src/limits.js';
 import { parseWith } from '../../src/options.js';
+import { nextPowerOfTwo } from '../../src/ring.js';
 
 /** Options of {@link createSharedRing}. */
 export interface SharedRingOptions {
@@ -24,7 +25,7 @@ const sharedRingOptionsSchema = z.strictObject({
     z.int(capacityMessage).check(
       z.minimum(MIN_RING_BYTES, capacityMessage),
       z.maximum(MAX_RING_BYTES, capacityMessage),
-      z.refine((n) => (n & (n - 1)) === 0, capacityMessage)
+      z.refine((n) => nextPowerOfTwo(n) === n, capacityMessage)
     )
   )
 });

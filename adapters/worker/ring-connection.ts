@@ -60,12 +60,15 @@ export class RingConnection implements Connection {
 
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
-    // Behind queued chunks nothing may go first; otherwise as much as fits goes now.
-    const written = this.queued.length === 0 ? this.copyIn(bytes, 0) : 0;
-    if (written === bytes.length) return true;
-    if (this.queued.length === 0) this.queuedOffset = written;
+    // Nothing may overtake queued chunks; with none, as much as fits goes now.
+    if (this.queued.length === 0) {
+      const written = this.copyIn(bytes, 0);
+      if (written === bytes.length) return true;
+      this.queuedOffset = written;
+      this.queuedBytes -= written;
+    }
     this.queued.push(bytes);
-    this.queuedBytes += bytes.length - written;
+    this.queuedBytes += bytes.length;
     if (!this.waitingForSpace) void this.waitForSpace();
     return false;
   }

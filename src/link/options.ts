@@ -21,6 +21,7 @@ import {
   MIN_LINK_RING_BYTES
 } from '../limits.js';
 import type { Overflow } from '../options.js';
+import { nextPowerOfTwo } from '../ring.js';
 import { MAX_TOKEN_LENGTH } from '../frames/control.js';
 import { parsePattern, parseSubject } from '../subject.js';
 import { Permissions, type TokenPermissions } from './permissions.js';
@@ -239,7 +240,7 @@ export const workerLinkOptionsSchema = z.strictObject({
   ...linkShape,
   ringBytes: z.optional(
     intIn(MIN_LINK_RING_BYTES, MAX_RING_BYTES).check(
-      z.refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      z.refine((n) => nextPowerOfTwo(n) === n, 'must be a power of two')
     )
   ),
   connectTimeoutMs: positive(MAX_DURATION_MS)
