@@ -212,13 +212,13 @@ const linkShape = {
     )
   ),
   hopLimit: positive(255),
-  codec: z.optional(codecSchema),
-  raw: z.optional(rawSchema)
+  codec: z.optional(codecSchema)
 };
 
 /** @internal */
 export const connectOptionsSchema = z.strictObject({
   ...linkShape,
+  raw: z.optional(rawSchema),
   token: z.optional(z.string('must be a string').check(z.maxLength(MAX_TOKEN_LENGTH))),
   reconnect: z.optional(
     z.union([
@@ -253,6 +253,7 @@ const patterns = z.optional(
 /** @internal */
 export const listenOptionsSchema = z.strictObject({
   ...linkShape,
+  raw: z.optional(rawSchema),
   auth: z.optional(
     z.strictObject({
       tokens: z.record(

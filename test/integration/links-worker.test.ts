@@ -211,6 +211,12 @@ describe('worker links', () => {
       ErrorCode.INVALID_OPTIONS,
       /ringBytes/
     );
+    // Raw (nanoQ) mode is for sockets: a worker link refuses it rather than ignore it.
+    await rejectsWith(
+      bus.connectWorker(worker, { raw: { topic: 'x' } } as never),
+      ErrorCode.INVALID_OPTIONS,
+      /unknown option\(s\) 'raw'/
+    );
     // A worker that never takes the link: the handshake times out.
     await rejectsWith(
       bus.connectWorker(worker, { connectTimeoutMs: 200 }),
