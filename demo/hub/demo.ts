@@ -15,12 +15,8 @@ export interface DemoOptions {
   httpPort?: number;
   /** TCP port of the hub; 0 picks one. @defaultValue 4222 */
   tcpPort?: number;
-  /** Unix socket of the hub. @defaultValue `<tmpdir>/ringbus-demo-<pid>.sock` */
-  socketPath?: string;
   /** Entities the simulation starts with. @defaultValue 200 */
   entities?: number;
-  /** Simulation ticks per second. @defaultValue 60 */
-  hz?: number;
   /** Required for the channel controls; must be set when `host` is not loopback. */
   adminToken?: string;
   assets: Assets;
@@ -51,25 +47,18 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     );
   const hub = new Bus({ id: 'hub' });
   const http = createServer(routes(hub, options.assets, options.adminToken));
-  const closers: (() => unknown)[] = [];
   try {
     await listenOrAnyPort(http, host, options.httpPort ?? 8080);
     const { port } = http.address() as { port: number };
-    const web = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const web = `http://${hostPart(host)}:${port}`;
     const ws = await hub.listen(`${web.replace(/^http/u, 'ws')}/bus`, { httpServer: http });
     const tcp = await listenTcp(hub, host, options.tcpPort ?? 4222);
-    const unix = await hub.listen(
-      `unix://${options.socketPath ?? join(tmpdir(), `ringbus-demo-${process.pid}.sock`)}`
-    );
-    const simulation = new Simulation(hub, options.entities ?? 200, options.hz ?? 60);
+    const unix = await hub.listen(`unix://${join(tmpdir(), `ringbus-demo-${process.pid}.sock`)}`);
+    const simulation = new Simulation(hub, options.entities ?? 200, 60);
     const jobs = new Jobs(hub, 20);
     simulation.start();
     jobs.start();
-    closers.push(
-      feedStats(hub, 500),
-      () => simulation.stop(),
-      () => jobs.stop()
-    );
+    const stopStats = feedStats(hub, 500);
     return {
       hub,
       simulation,
@@ -81,13 +70,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         unix: unix.url
       },
       async close() {
-        for (const close of closers) close();
+        stopStats();
+        simulation.stop();
+        jobs.stop();
         await hub.close();
         await new Promise<void>((resolve) => http.close(() => resolve()));
       }
     };
   } catch (err) {
-    for (const close of closers) close();
     await hub.close();
     http.close();
     throw err;
@@ -117,11 +107,16 @@ async function listenOrAnyPort(
 }
 
 async function listenTcp(hub: Bus, host: string, port: number): Promise<Listener> {
-  const url = (p: number) => `tcp://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  const url = (p: number) => `tcp://${hostPart(host)}:${p}`;
   try {
     return await hub.listen(url(port));
   } catch (err) {
     if (port === 0 || !/EADDRINUSE/u.test((err as Error).message)) throw err;
     return hub.listen(url(0));
   }
+}
+
+/** `host` as it goes in a URL: an IPv6 address in brackets. */
+function hostPart(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
