@@ -3,8 +3,10 @@
  * nats.ws, each bundled the same way (esbuild, ESM, browser platform, minified) from what an app
  * imports, then gzipped at level 9.
  */
+import type { Metafile } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { firstLine } from './harness.js';
 import { packageVersion } from './net/harness.js';
 import type { Table, Target } from './report.js';
 
@@ -26,6 +28,19 @@ export interface BundleSize {
   /** Undefined when it could not be bundled here (the reason is in `version`). */
   minified?: number;
   gzip?: number;
+  /** Share (0..1) of the minified bundle that is zod's code (ringbus only: it validates with zod/mini). */
+  zodShare?: number;
+}
+
+/** Minified bytes of `metafile`'s output that come from zod, over the whole output's `total`. */
+function zodShareOf(metafile: Metafile, total: number): number {
+  let zod = 0;
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (input.includes('node_modules/zod')) zod += bytesInOutput;
+    }
+  }
+  return zod / total;
 }
 
 export async function bundleSizes(): Promise<BundleSize[]> {
@@ -42,14 +57,21 @@ export async function bundleSizes(): Promise<BundleSize[]> {
         target: 'es2022',
         minify: true,
         write: false,
+        metafile: true,
         logLevel: 'silent',
         // nats.ws falls back to require('crypto') only where the Web Crypto API is missing.
         external: ['crypto']
       });
       const code = result.outputFiles[0].contents;
-      out.push({ name, version, minified: code.length, gzip: gzipSync(code, { level: 9 }).length });
+      out.push({
+        name,
+        version,
+        minified: code.length,
+        gzip: gzipSync(code, { level: 9 }).length,
+        ...(pkg === undefined ? { zodShare: zodShareOf(result.metafile, code.length) } : {})
+      });
     } catch (err) {
-      out.push({ name, version: `not bundled: ${(err as Error).message.split('\n')[0]}` });
+      out.push({ name, version: `not bundled: ${firstLine(err)}` });
     }
   }
   return out;

@@ -52,6 +52,33 @@ export function envList(name: string): string[] | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim());
 }
 
+/**
+ * Timed runs per cell: `runs` when given, else the environment variable `name`, else
+ * `defaultRuns`; a positive integer or it throws.
+ */
+export function envRuns(name: string, defaultRuns: number, runs?: number): number {
+  const n = runs ?? Number(process.env[name] ?? defaultRuns);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`runs must be a positive integer (got ${n})`);
+  return n;
+}
+
+/** Rejects names that match nothing, so a typo in a filter does not silently run nothing. */
+export function checkNames(
+  what: string,
+  names: readonly string[] | undefined,
+  known: readonly string[]
+): void {
+  const unknown = names?.filter((n) => !known.includes(n)) ?? [];
+  if (unknown.length > 0) {
+    throw new Error(`unknown ${what} ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  }
+}
+
+/** The first line of an error's message (or of its string form), for one-line skip reasons. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
 /** `global.gc`, which exists only under `--expose-gc`; the bench refuses to run without it. */
 export function forceGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

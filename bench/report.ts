@@ -133,7 +133,7 @@ export function machineLines(m: MachineInfo): string[] {
   ];
 }
 
-/** Fixed-width text table for the console. */
+/** Fixed-width text table for the console, followed by its note when it has one. */
 export function textTable(t: Table): string {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
@@ -142,7 +142,8 @@ export function textTable(t: Table): string {
     `\n${t.title}`,
     line(t.head),
     widths.map((w) => '-'.repeat(w)).join('  '),
-    ...t.rows.map(line)
+    ...t.rows.map(line),
+    ...(t.note === undefined ? [] : [t.note])
   ].join('\n');
 }
 

@@ -8,7 +8,7 @@
  * Environment: RINGBUS_BENCH_SUITES picks suites, comma-separated from `in-process`, `worker`
  * and `net` (default: all three); only a run of all three writes docs/benchmarks.md, a partial
  * one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run bench` runs the worker suite
- * alone (about 75 s) without the network suite (about eight minutes). The RINGBUS_WORKER_*
+ * alone (about 75 s) without the network suite (about ten minutes). The RINGBUS_WORKER_*
  * variables of bench/worker/run.ts and the RINGBUS_NET_* ones of bench/net/run.ts narrow those
  * suites.
  * `--only=a,e` runs just those in-process scenarios (see onlyArg).
@@ -33,6 +33,7 @@ import {
 import {
   type GcResult,
   type MachineInfo,
+  checkNames,
   envList,
   forceGc,
   gcProfile,
@@ -43,7 +44,17 @@ import { NET_LEGEND, netTables, netTargets, peerLines } from './net/report.js';
 import { type NetReport, runNetBenchmarks } from './net/run.js';
 import { emittery, eventemitter3 } from './peers.js';
 import { WORKER_LEGEND, workerTables, workerTargets } from './worker/report.js';
-import { type WorkerReport, runWorkerBenchmarks } from './worker/run.js';
+import { CREDIT_EVERY, WINDOW } from './worker/contenders/post-message.js';
+import { QUEUE_SIZE, SEND_QUEUE_SIZE, YIELD_EVERY } from './worker/contenders/ringbus-link.js';
+import {
+  ROUND_TRIPS,
+  ROUND_TRIP_PAYLOAD_BYTES,
+  ROUND_TRIP_WARMUP,
+  RUN_SECONDS,
+  WARMUP_SHARE,
+  type WorkerReport,
+  runWorkerBenchmarks
+} from './worker/run.js';
 import { BATCH } from './worker/settings.js';
 import {
   type Table,
@@ -268,10 +279,10 @@ function workerSection(report: WorkerReport, targets: Table): string[] {
     'Messages from the main thread to one worker thread (`bench/worker/`), every contender in the',
     'same run:',
     '',
-    '- **ringbus link**: the parent `bus.connectWorker(worker)` with `sendQueueSize: 8192` and',
-    "  `overflow: 'block'`; the worker `bus.subscribe('bench', handler)` (`queueSize: 4096`) and",
+    `- **ringbus link**: the parent \`bus.connectWorker(worker)\` with \`sendQueueSize: ${SEND_QUEUE_SIZE}\` and`,
+    `  \`overflow: 'block'\`; the worker \`bus.subscribe('bench', handler)\` (\`queueSize: ${QUEUE_SIZE}\`) and`,
     '  `bus.connectParent()`. The parent calls `bus.publish` with a `Uint8Array` payload in a loop,',
-    '  yielding to the event loop every 4096 messages; a full link queue makes `publish` throw',
+    `  yielding to the event loop every ${YIELD_EVERY} messages; a full link queue makes \`publish\` throw`,
     '  `ERR_QUEUE_FULL` and that message waits in `publishAsync`, so none is dropped.',
     '- **ringbus ring**: the shared ring without a bus. The parent `RingWriter` encodes each frame',
     '  (varint length with `encodeVarint`, then the payload) where `reserve` puts it, `commit`s it,',
@@ -280,23 +291,23 @@ function workerSection(report: WorkerReport, targets: Table): string[] {
     '  **encoded in place**: written field by field with a `DataView`, as an app writes its own struct.',
     `- **postMessage**: one structured-cloned \`Uint8Array\` per call; arrays of ${BATCH} (each payload`,
     `  with its own buffer, as separate messages have); and ${BATCH} payloads packed into one`,
-    '  `ArrayBuffer`, transferred. The worker grants credit every 4096 messages and the parent keeps',
-    '  at most 16384 uncredited, since postMessage has no flow control of its own.',
-    '- **hand-written SAB ring**: the practical limit, `bench/worker/hand-ring.ts` (about 100',
-    '  lines of code, none of the library): Int32 head and tail, a length word per record, one',
+    `  \`ArrayBuffer\`, transferred. The worker grants credit every ${CREDIT_EVERY} messages and the parent keeps`,
+    `  at most ${WINDOW} uncredited, since postMessage has no flow control of its own.`,
+    '- **hand-written SAB ring**: the practical limit, `bench/worker/hand-ring.ts` (none of the',
+    '  library): Int32 head and tail, a length word per record, one',
     `  \`Atomics.store\` per ${BATCH} records, \`Atomics.wait\` / \`notify\` only when the other side sleeps.`,
     '  Payloads copied with `TypedArray.set` or encoded in place, as for the ringbus ring.',
     '',
     '**Method.** Payloads are float64 fields (64 B or 1 KiB; field 0 the sequence number); every',
-    'measurement starts a fresh `Worker` and sends a warm-up (a quarter of the timed count) before',
+    `measurement starts a fresh \`Worker\` and sends a warm-up (${WARMUP_SHARE * 100}% of the timed count) before`,
     'the timed part, which runs from the first timed send to the moment the worker reports that it',
     'has counted every message and that the last one carries the right bytes. Ring readers sleep as',
     'soon as their ring is empty; a full ring makes the writer sleep. Untimed calibration runs size',
-    `each cell to about 0.25 s; then ${report.runs} timed runs per cell, every cell once per round in a`,
-    'rotating order. Round trips: one 64 B payload to the worker and back (the ringbus worker',
+    `each cell to about ${RUN_SECONDS} s; then ${report.runs} timed runs per cell, every cell once per round in a`,
+    `rotating order. Round trips: one ${ROUND_TRIP_PAYLOAD_BYTES} B payload to the worker and back (the ringbus worker`,
     "republishes it on a topic the parent's bus subscribes to; the ring's worker writes it into a",
-    'second ring, which the parent awaits with `waitForDataAsync`; postMessage echoes it), 1000',
-    'untimed, then 3000 timed per run.',
+    `second ring, which the parent awaits with \`waitForDataAsync\`; postMessage echoes it), ${ROUND_TRIP_WARMUP}`,
+    `untimed, then ${ROUND_TRIPS} timed per run.`,
     '',
     '```',
     `Worker suite started: load average (1 min) ${report.machine.load.toFixed(2)}, took ${report.seconds.toFixed(0)} s`,
@@ -387,11 +398,17 @@ function markdown(
     'the browser clients of socket.io, MQTT and NATS, each bundled by esbuild the same way from',
     "what an app imports (`bench/bundle-size.ts`). ringbus's figure is a whole bus (queues,",
     'channels, QoS 1, request/reply, stats) plus its WebSocket link; zod, which validates options',
-    'and control frames (zod/mini), is about a quarter of it. The budget target is in the table above.',
+    `and control frames (zod/mini), is ${zodShareText(sizes)} of it. The budget target is in the table above.`,
     '',
     markdownTable(bundleTable(sizes)),
     ''
   ].join('\n');
+}
+
+/** zod's share of ringbus's minified browser bundle, as prose. */
+function zodShareText(sizes: readonly BundleSize[]): string {
+  const share = sizes.find((s) => s.name === 'ringbus')?.zodShare;
+  return share === undefined ? 'an unmeasured part' : `about ${(share * 100).toFixed(0)}%`;
 }
 
 /**
@@ -410,12 +427,7 @@ type Suite = (typeof SUITES)[number];
 function selectedSuites(): readonly Suite[] {
   const names = envList('RINGBUS_BENCH_SUITES');
   if (names === undefined) return SUITES;
-  const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n));
-  if (unknown.length > 0) {
-    throw new Error(
-      `RINGBUS_BENCH_SUITES: unknown suite ${unknown.join(', ')} (known: ${SUITES.join(', ')})`
-    );
-  }
+  checkNames('RINGBUS_BENCH_SUITES suite', names, SUITES);
   return SUITES.filter((s) => names.includes(s));
 }
 
@@ -450,10 +462,7 @@ async function runWorkerSuite(): Promise<WorkerSuiteReport> {
       'hand-written SharedArrayBuffer ring, a fresh worker per measurement.'
   );
   const report = await runWorkerBenchmarks();
-  for (const t of workerTables(report)) {
-    console.log(textTable(t));
-    if (t.note !== undefined) console.log(t.note);
-  }
+  for (const t of workerTables(report)) console.log(textTable(t));
   const targets = targetTable(workerTargets(report), 'Worker targets');
   console.log(textTable(targets));
   return { report, targets };
@@ -465,10 +474,7 @@ async function runNetwork(): Promise<NetworkSuiteReport> {
       'package or server binary is missing is skipped (and listed as such).'
   );
   const net = await runNetBenchmarks();
-  for (const t of netTables(net)) {
-    console.log(textTable(t));
-    if (t.note !== undefined) console.log(t.note);
-  }
+  for (const t of netTables(net)) console.log(textTable(t));
   const sizes = await bundleSizes();
   console.log(textTable(bundleTable(sizes)));
   const targets = targetTable([...netTargets(net), bundleTarget(sizes)], 'Network targets');

@@ -42,18 +42,6 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   }
 }
 
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-/** The q-quantile (0..1) of ascending `sorted`, nearest rank. */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
 /** A loopback TCP port nobody listens on right now (bound to port 0, then released). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -95,7 +83,7 @@ process.on('exit', () => {
 });
 
 /** Kills every process started here that is still running (for signal handlers). */
-export function killAllOwned(): void {
+function killAllOwned(): void {
   for (const p of owned) p.kill('SIGKILL');
 }
 
@@ -346,4 +334,18 @@ export async function missingPackage(name: string): Promise<string | undefined> 
   } catch (err) {
     return `npm package ${name} not loadable: ${(err as Error).message.split('\n')[0]}`;
   }
+}
+
+/** The reason of the first of `names` that {@link missingPackage} finds missing, else undefined. */
+export async function missingPackages(names: readonly string[]): Promise<string | undefined> {
+  for (const name of names) {
+    const missing = await missingPackage(name);
+    if (missing !== undefined) return missing;
+  }
+  return undefined;
+}
+
+/** {@link packageVersion} of each of `names`, keyed by name. */
+export function packageVersions(names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, packageVersion(name)]));
 }

@@ -7,7 +7,8 @@
  * lazily (`await import(...)`) so a missing package makes the peer skip instead of crashing the run.
  *
  * Topology: broker peers (nats, redis, mqtt, nats-ws, mqtt-ws) run the broker in its own process
- * and both sides connect to it. Brokerless peers (raw-net, ws, zeromq) let the *publisher* listen
+ * and both sides connect to it. Brokerless peers (ringbus, raw-net, ws, ws-batched, socket.io,
+ * zeromq) let the *publisher* listen
  * and the subscribers connect, for 1→1 and fan-out alike: one topology for every workload, and the
  * one a ZeroMQ PUB socket (bind) and a ringbus node (`bus.listen`) use.
  */

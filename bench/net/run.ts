@@ -9,8 +9,8 @@
  * RINGBUS_NET_CPU_PROFILE (a directory: every child writes a V8 CPU profile there, see child.ts).
  *
  * Layout (peer.ts has the contract): broker peers (nats-server, redis-server, aedes, also over
- * WebSocket) run the broker in its own process; brokerless peers (ringbus, raw-net, ws, zeromq) let the publisher
- * listen and the subscribers connect. Clock: process.hrtime (CLOCK_MONOTONIC, shared across
+ * WebSocket) run the broker in its own process; brokerless peers (ringbus, raw-net, ws,
+ * ws-batched, socket.io, zeromq) let the publisher listen and the subscribers connect. Clock: process.hrtime (CLOCK_MONOTONIC, shared across
  * processes on Linux; every child checks it against the parent's at start).
  *
  * Adding a contender: write a `NetPeer` module in peers/ and list it in contenders.ts; the
@@ -18,17 +18,25 @@
  *
  * Cost: every peer starts its broker once; each (workload, peer) cell forks its own publisher
  * and subscriber processes and runs a warm-up plus RUNS runs of about 1 s (W4: 2 s). With
- * RUNS=3 the whole suite takes about three minutes on the 2-core machine.
+ * RUNS=3 the whole suite takes about ten minutes on the 2-core machine.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MachineInfo, envList, machineInfo } from '../harness.js';
+import {
+  type MachineInfo,
+  checkNames,
+  envList,
+  envRuns,
+  firstLine,
+  machineInfo,
+  median
+} from '../harness.js';
 import { machineLines, rate, targetTable, textTable } from '../report.js';
 import { NET_PEERS } from './contenders.js';
-import { killOwnedOnExitSignals, median } from './harness.js';
+import { killOwnedOnExitSignals } from './harness.js';
 import type { Broker } from './peer.js';
 import { NET_LEGEND, netTables, netTargets, peerLines } from './report.js';
-import { type RunFigures, WORKLOADS, type WorkloadId, runCell } from './workloads.js';
+import { type RunFigures, WORKLOADS, type WorkloadId, appliesTo, runCell } from './workloads.js';
 
 export interface NetBenchOptions {
   /**
@@ -88,12 +96,6 @@ export interface NetReport {
   seconds: number;
 }
 
-function resolveRuns(runs: number | undefined): number {
-  const n = runs ?? Number(process.env.RINGBUS_NET_RUNS ?? 3);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`runs must be a positive integer (got ${n})`);
-  return n;
-}
-
 function summarise(
   workload: WorkloadId,
   peer: string,
@@ -121,22 +123,6 @@ function summarise(
   };
 }
 
-/** Rejects names that match nothing, so a typo in a filter does not silently run nothing. */
-function checkNames(
-  what: string,
-  names: readonly string[] | undefined,
-  known: readonly string[]
-): void {
-  const unknown = names?.filter((n) => !known.includes(n)) ?? [];
-  if (unknown.length > 0) {
-    throw new Error(`unknown ${what} ${unknown.join(', ')} (known: ${known.join(', ')})`);
-  }
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
-
 /**
  * Runs every workload for every available peer. Never throws for a peer's sake: a missing
  * package or binary, a broker that does not start, or a failing cell becomes a `skipped` reason.
@@ -144,7 +130,8 @@ function firstLine(err: unknown): string {
  */
 export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<NetReport> {
   const started = performance.now();
-  const runs = resolveRuns(options.runs);
+  const machine = machineInfo(); // the load average before the suite, not after it
+  const runs = envRuns('RINGBUS_NET_RUNS', 3, options.runs);
   const log = options.log ?? ((line: string) => console.log(line));
   const peerFilter = options.peers ?? envList('RINGBUS_NET_PEERS');
   const workloadFilter = options.workloads ?? (envList('RINGBUS_NET_WORKLOADS') as WorkloadId[]);
@@ -166,7 +153,7 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
   const info: PeerInfo[] = [];
   const results: NetResult[] = [];
   for (const peer of peers) {
-    const mine = workloads.filter((w) => w.appliesTo(peer));
+    const mine = workloads.filter((w) => appliesTo(w, peer));
     const skipAll = (reason: string): void => {
       log(`${peer.name}: skipped: ${reason}`);
       for (const w of mine)
@@ -218,7 +205,7 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
     }
   }
   return {
-    machine: machineInfo(),
+    machine,
     runs,
     peers: info,
     results,
@@ -231,10 +218,7 @@ async function main(): Promise<void> {
   console.log(machineLines(machineInfo()).join('\n'));
   const report = await runNetBenchmarks();
   console.log(`\nPeers\n${peerLines(report).join('\n')}`);
-  for (const t of netTables(report)) {
-    console.log(textTable(t));
-    if (t.note !== undefined) console.log(t.note);
-  }
+  for (const t of netTables(report)) console.log(textTable(t));
   console.log(`\n${NET_LEGEND.join('\n')}`);
   console.log(textTable(targetTable(netTargets(report), 'Network targets')));
   console.log(

@@ -20,7 +20,8 @@
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ChildHandle, monoNs, quantile, sleep } from './harness.js';
+import { quantile } from '../harness.js';
+import { ChildHandle, monoNs, sleep } from './harness.js';
 import type { ChildTask, SendReport, SubscriberStats } from './ipc.js';
 import type { Endpoint, NetPeer, Qos, Transport } from './peer.js';
 
@@ -39,13 +40,17 @@ export interface Workload {
   transport: Transport;
   qos: Qos;
   mode: Mode;
-  appliesTo(peer: NetPeer): boolean;
 }
 
 const FLOOD_MS = 1000;
-/** W1–W5 run every peer over its own protocol on TCP; W1-unix and W6–W9 those that have it. */
-const overTcp = (p: NetPeer): boolean => p.transports.includes('tcp');
-const overWebSocket = (p: NetPeer): boolean => p.transports.includes('ws');
+
+/**
+ * Whether peer `p` runs workload `w`: W1–W5 run every peer over its own protocol on TCP, W1-unix
+ * and W6–W9 those that have the transport; QoS 1 workloads only peers that have QoS 1.
+ */
+export function appliesTo(w: Workload, p: NetPeer): boolean {
+  return p.transports.includes(w.transport) && (w.qos === 0 || p.hasQos1);
+}
 
 /**
  * W1–W5 of the links brief, plus W1 over a Unix socket for peers that have one, and the
@@ -60,8 +65,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 1,
     transport: 'tcp',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: overTcp
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W1-unix',
@@ -71,8 +75,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 1,
     transport: 'unix',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: (p) => p.transports.includes('unix')
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W2',
@@ -82,8 +85,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 1,
     transport: 'tcp',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: overTcp
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W3',
@@ -93,8 +95,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 25,
     transport: 'tcp',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: overTcp
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W4',
@@ -104,8 +105,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 1,
     transport: 'tcp',
     qos: 0,
-    mode: { kind: 'paced', ratePerSec: 10_000, durationMs: 2000 },
-    appliesTo: overTcp
+    mode: { kind: 'paced', ratePerSec: 10_000, durationMs: 2000 }
   },
   {
     id: 'W5',
@@ -115,8 +115,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 1,
     transport: 'tcp',
     qos: 1,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: (p) => p.hasQos1 && overTcp(p)
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W6',
@@ -126,8 +125,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 25,
     transport: 'ws',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: overWebSocket
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W7',
@@ -137,8 +135,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 250,
     transport: 'ws',
     qos: 0,
-    mode: { kind: 'flood', durationMs: FLOOD_MS },
-    appliesTo: overWebSocket
+    mode: { kind: 'flood', durationMs: FLOOD_MS }
   },
   {
     id: 'W8',
@@ -148,8 +145,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 25,
     transport: 'ws',
     qos: 0,
-    mode: { kind: 'paced', ratePerSec: 60, durationMs: 3000 },
-    appliesTo: overWebSocket
+    mode: { kind: 'paced', ratePerSec: 60, durationMs: 3000 }
   },
   {
     id: 'W9',
@@ -159,8 +155,7 @@ export const WORKLOADS: readonly Workload[] = [
     connectionsPerProcess: 25,
     transport: 'ws',
     qos: 0,
-    mode: { kind: 'paced', ratePerSec: 6000, durationMs: 2000 },
-    appliesTo: overWebSocket
+    mode: { kind: 'paced', ratePerSec: 6000, durationMs: 2000 }
   }
 ];
 

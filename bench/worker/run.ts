@@ -23,7 +23,16 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type MachineInfo, envList, machineInfo, median, quantile } from '../harness.js';
+import {
+  type MachineInfo,
+  checkNames,
+  envList,
+  envRuns,
+  firstLine,
+  machineInfo,
+  median,
+  quantile
+} from '../harness.js';
 import { machineLines, rate, targetTable, textTable } from '../report.js';
 import type { WorkerContender } from './contender.js';
 import { WORKER_CONTENDERS } from './contenders.js';
@@ -32,7 +41,7 @@ import { WORKER_LEGEND, workerTables, workerTargets } from './report.js';
 import { BATCH, PAYLOAD_SIZES } from './settings.js';
 
 /** Aimed length of one timed throughput run. */
-const RUN_SECONDS = 0.25;
+export const RUN_SECONDS = 0.25;
 /** Messages of the first calibration run, and the most runs calibration takes. */
 const CALIBRATION_MESSAGES = 20_000;
 const CALIBRATION_ATTEMPTS = 4;
@@ -40,11 +49,11 @@ const CALIBRATION_ATTEMPTS = 4;
 const MIN_MESSAGES = 10_000;
 const MAX_MESSAGES = 50_000_000;
 /** Untimed share of each measurement, sent first to the fresh worker. */
-const WARMUP_SHARE = 0.25;
+export const WARMUP_SHARE = 0.25;
 /** Round trips per run: untimed, then timed; 64 B payloads. */
-const ROUND_TRIP_WARMUP = 1000;
-const ROUND_TRIPS = 3000;
-const ROUND_TRIP_PAYLOAD_BYTES = 64;
+export const ROUND_TRIP_WARMUP = 1000;
+export const ROUND_TRIPS = 3000;
+export const ROUND_TRIP_PAYLOAD_BYTES = 64;
 
 export interface WorkerBenchOptions {
   /**
@@ -106,28 +115,6 @@ export interface WorkerReport {
   throughput: ThroughputCell[];
   roundTrips: RoundTripCell[];
   seconds: number;
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
-
-function resolveRuns(runs: number | undefined): number {
-  const n = runs ?? Number(process.env.RINGBUS_WORKER_RUNS ?? 5);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`runs must be a positive integer (got ${n})`);
-  return n;
-}
-
-/** Rejects names that match nothing, so a typo in a filter does not silently run nothing. */
-function checkNames(
-  what: string,
-  names: readonly string[] | undefined,
-  known: readonly string[]
-): void {
-  const unknown = names?.filter((n) => !known.includes(n)) ?? [];
-  if (unknown.length > 0) {
-    throw new Error(`unknown ${what} ${unknown.join(', ')} (known: ${known.join(', ')})`);
-  }
 }
 
 /** Whole batches (postMessage sends whole arrays), at least one. */
@@ -274,7 +261,7 @@ async function runRoundTrips(
 export async function runWorkerBenchmarks(options: WorkerBenchOptions = {}): Promise<WorkerReport> {
   const started = performance.now();
   const machine = machineInfo(); // the load average before the suite, not after it
-  const runs = resolveRuns(options.runs);
+  const runs = envRuns('RINGBUS_WORKER_RUNS', 5, options.runs);
   const log = options.log ?? ((line: string) => console.log(line));
   const idFilter = options.contenders ?? envList('RINGBUS_WORKER_CONTENDERS');
   const payloadFilter = options.payloads ?? envList('RINGBUS_WORKER_PAYLOADS')?.map(Number);

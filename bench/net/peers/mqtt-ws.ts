@@ -12,7 +12,7 @@
 import type { Connection } from 'aedes';
 import type { AddressInfo } from 'node:net';
 import { type MqttListener, mqttPeer } from './mqtt.js';
-import { listenWs } from './ws.js';
+import { closeWsServer, listenWs } from './ws.js';
 
 async function listenWebSocket(handle: (conn: Connection) => void): Promise<MqttListener> {
   const { createWebSocketStream } = await import('ws');
@@ -20,10 +20,7 @@ async function listenWebSocket(handle: (conn: Connection) => void): Promise<Mqtt
   server.on('connection', (socket) => handle(createWebSocketStream(socket)));
   return {
     port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const c of server.clients) c.terminate();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    close: () => closeWsServer(server)
   };
 }
 

@@ -10,7 +10,7 @@
 import type { Connection } from 'aedes';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import net from 'node:net';
-import { forkBroker, missingPackage, packageVersion } from '../harness.js';
+import { forkBroker, missingPackages, packageVersions } from '../harness.js';
 import {
   type Endpoint,
   type NetPeer,
@@ -167,16 +167,9 @@ export function mqttPeer(t: MqttTransport): NetPeer {
     hasQos1: true,
     transports: t.transports,
 
-    async available() {
-      for (const name of packages) {
-        const missing = await missingPackage(name);
-        if (missing !== undefined) return missing;
-      }
-      return undefined;
-    },
+    available: () => missingPackages(packages),
 
-    versions: () =>
-      Promise.resolve(Object.fromEntries(packages.map((name) => [name, packageVersion(name)]))),
+    versions: () => Promise.resolve(packageVersions(packages)),
 
     startBroker: () => forkBroker(t.name),
 

@@ -11,8 +11,8 @@
 import {
   binaryVersion,
   missingBinary,
-  missingPackage,
-  packageVersion,
+  missingPackages,
+  packageVersions,
   startServerBinary
 } from '../harness.js';
 import {
@@ -101,16 +101,12 @@ export function natsPeer(t: NatsTransport): NetPeer {
     async available() {
       const binary = missingBinary('nats-server', ['--version']);
       if (binary !== undefined) return binary;
-      for (const name of t.packages) {
-        const missing = await missingPackage(name);
-        if (missing !== undefined) return missing;
-      }
-      return undefined;
+      return missingPackages(t.packages);
     },
 
     versions: () =>
       Promise.resolve({
-        ...Object.fromEntries(t.packages.map((name) => [name, packageVersion(name)])),
+        ...packageVersions(t.packages),
         'nats-server': binaryVersion('nats-server', ['--version'], /(v[\d.]+)/)
       }),
 

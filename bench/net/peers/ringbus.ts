@@ -43,7 +43,7 @@ function endpointOf(listenerUrl: string): Endpoint {
 }
 
 /** `ErrorCode.QUEUE_FULL`, without loading ringbus in every child of the other peers. */
-function isQueueFull(err: unknown): boolean {
+export function isQueueFull(err: unknown): boolean {
   return (err as { code?: unknown }).code === 'ERR_QUEUE_FULL';
 }
 

@@ -5,7 +5,7 @@
  */
 import { type Server as HttpServer, createServer } from 'node:http';
 import type { Server, Socket } from 'socket.io';
-import { missingPackage, packageVersion } from '../harness.js';
+import { missingPackages, packageVersions } from '../harness.js';
 import type { Endpoint, NetPeer, Publisher } from '../peer.js';
 
 const HIGH_WATER_PACKETS = 1024;
@@ -64,15 +64,9 @@ export const socketIo: NetPeer = {
   hasQos1: false,
   transports: ['ws'],
 
-  async available() {
-    return (await missingPackage('socket.io')) ?? (await missingPackage('socket.io-client'));
-  },
+  available: () => missingPackages(['socket.io', 'socket.io-client']),
 
-  versions: () =>
-    Promise.resolve({
-      'socket.io': packageVersion('socket.io'),
-      'socket.io-client': packageVersion('socket.io-client')
-    }),
+  versions: () => Promise.resolve(packageVersions(['socket.io', 'socket.io-client'])),
 
   async openPublisher(endpoint) {
     if ('path' in endpoint) throw new Error('socket.io runs over TCP only');

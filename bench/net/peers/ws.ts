@@ -55,9 +55,8 @@ export class ClientWriter {
     );
   }
 
-  async close(): Promise<void> {
-    for (const c of this.server.clients) c.terminate();
-    await new Promise((resolve) => this.server.close(resolve));
+  close(): Promise<void> {
+    return closeWsServer(this.server);
   }
 
   private onWritten(): void {
@@ -67,6 +66,12 @@ export class ClientWriter {
       wake();
     }
   }
+}
+
+/** Drops every client of `server` and closes it. */
+export async function closeWsServer(server: WebSocketServer): Promise<void> {
+  for (const c of server.clients) c.terminate();
+  await new Promise((resolve) => server.close(resolve));
 }
 
 /** A WebSocket server on the endpoint's host and port (0: any), and where it listens. */

@@ -14,8 +14,8 @@ import type { Pinger, Sender, ThroughputTask, WorkerContender } from '../contend
 import { makePayload } from '../payload.js';
 import { BATCH } from '../settings.js';
 
-const CREDIT_EVERY = 4096;
-const WINDOW = 4 * CREDIT_EVERY;
+export const CREDIT_EVERY = 4096;
+export const WINDOW = 4 * CREDIT_EVERY;
 
 const Mode = { ONE: 0, ARRAY: 1, PACKED: 2 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];

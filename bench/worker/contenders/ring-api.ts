@@ -29,6 +29,15 @@ function reserve(writer: RingWriter, frameBytes: number): number {
   return at;
 }
 
+/** Writes `bytes` as one frame (varint length, then the bytes) and commits it. */
+function writeFrame(writer: RingWriter, bytes: Uint8Array): void {
+  const frameBytes = varintLength(bytes.length) + bytes.length;
+  const at = reserve(writer, frameBytes);
+  const prefix = encodeVarint(bytes.length, writer.data, at);
+  writer.data.set(bytes, at + prefix);
+  writer.commit(frameBytes);
+}
+
 class RingSender implements Sender {
   private readonly writer: RingWriter;
   private readonly view: DataView;
@@ -81,16 +90,15 @@ function drain(reader: RingReader, decoder: RangeFrameDecoder, isDone: () => boo
   while (!isDone()) {
     // ENDED is raised after the last record: read it before looking for records.
     const ended = reader.ended;
-    const n = reader.available();
-    if (n === 0) {
+    const run = reader.peek();
+    if (run.length === 0) {
       if (ended) return;
       reader.waitForData(WAIT_MS);
       continue;
     }
-    const at = reader.readOffset;
-    const error = decoder.push(reader.data.subarray(at, at + n));
+    const error = decoder.push(run);
     if (error !== undefined) throw error;
-    reader.release(n);
+    reader.release(run.length);
   }
 }
 
@@ -113,23 +121,18 @@ class RingPinger implements Pinger {
   }
 
   async ping(): Promise<void> {
-    const { writer, reader, payload } = this;
-    const frameBytes = varintLength(payload.length) + payload.length;
-    const at = reserve(writer, frameBytes);
-    const prefix = encodeVarint(payload.length, writer.data, at);
-    writer.data.set(payload, at + prefix);
-    writer.commit(frameBytes);
+    const { reader } = this;
+    writeFrame(this.writer, this.payload);
     const expected = this.echoes + 1;
     while (this.echoes < expected) {
-      const n = reader.available();
-      if (n === 0) {
+      const run = reader.peek();
+      if (run.length === 0) {
         if (!(await reader.waitForDataAsync(WAIT_MS))) throw new Error('ring echo: none');
         continue;
       }
-      const from = reader.readOffset;
-      const error = this.decoder.push(reader.data.subarray(from, from + n));
+      const error = this.decoder.push(run);
       if (error !== undefined) throw error;
-      reader.release(n);
+      reader.release(run.length);
     }
   }
 
@@ -181,12 +184,7 @@ function ringApi(inPlace: boolean): WorkerContender {
             const reader = new RingReader(toWorker);
             const writer = new RingWriter(toParent);
             const decoder = new RangeFrameDecoder(task.payloadBytes, (bytes, start, end) => {
-              const n = end - start;
-              const frameBytes = varintLength(n) + n;
-              const at = reserve(writer, frameBytes);
-              const prefix = encodeVarint(n, writer.data, at);
-              writer.data.set(bytes.subarray(start, end), at + prefix);
-              writer.commit(frameBytes);
+              writeFrame(writer, bytes.subarray(start, end));
             });
             ready();
             drain(reader, decoder, () => false);

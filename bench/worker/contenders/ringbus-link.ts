@@ -21,28 +21,23 @@ import type {
   ThroughputTask,
   WorkerContender
 } from '../contender.js';
+import { DEFAULT_SEND_QUEUE_SIZE } from '../../../src/limits.js';
+import { immediate } from '../../net/harness.js';
+import { isQueueFull } from '../../net/peers/ringbus.js';
 import { isMarked, makePayload } from '../payload.js';
 
 const TOPIC = 'bench';
 const PING = 'bench.ping';
 const PONG = 'bench.pong';
-/** The link's send queue, in messages: the default (8192), as the network suite uses. */
-const SEND_QUEUE_SIZE = 8192;
+/** The link's send queue, in messages: the default, as the network suite uses. */
+export const SEND_QUEUE_SIZE = DEFAULT_SEND_QUEUE_SIZE;
 /** Messages published per event-loop turn. */
-const YIELD_EVERY = 4096;
+export const YIELD_EVERY = 4096;
 /**
  * The worker's subscription queue: one 64 KiB read from the ring holds about 800 frames of a
  * 64 B payload, all queued before the bus dispatches; the default (1024) would do, with less room.
  */
-const QUEUE_SIZE = 4096;
-
-function isQueueFull(err: unknown): boolean {
-  return (err as { code?: unknown }).code === 'ERR_QUEUE_FULL';
-}
-
-function immediate(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export const QUEUE_SIZE = 4096;
 
 async function newBus(id: string): Promise<Bus> {
   const { Bus } = await import('../../../adapters/node.js');
