@@ -6,6 +6,8 @@ import { environment } from '../src/link/transport.js';
 import { socketAdapter } from './socket.js';
 import { websocketAdapter } from './websocket.js';
 import { nodeThreads } from './worker/node-threads.js';
+import type { StoreOpener } from '../src/store.js';
+import { FileStore } from './store/file-store.js';
 
 /** Container token of the adapter for a URL scheme: `ringbus:transport:<scheme>`. */
 export function transportToken(scheme: string): string {
@@ -14,6 +16,9 @@ export function transportToken(scheme: string): string {
 
 /** Container token of the worker-thread links' transport (`bus.connectWorker`, `connectParent`). */
 export const THREADS_TOKEN = 'ringbus:threads';
+
+/** Container token of what opens a bus's durable store (`new Bus({ store })`): the file store of adapters/store/. */
+export const STORE_TOKEN = 'ringbus:store';
 
 /** Container token of the default logger of new buses (a pino-compatible logger). */
 export const LOGGER_TOKEN = 'ringbus:logger';
@@ -43,6 +48,10 @@ export function registerLogger(logger: Logger, target: DependencyContainer = con
 
 if (!container.isRegistered(THREADS_TOKEN))
   container.register<ThreadTransport>(THREADS_TOKEN, { useValue: nodeThreads });
+if (!container.isRegistered(STORE_TOKEN))
+  container.register<StoreOpener>(STORE_TOKEN, {
+    useValue: (options, logger) => FileStore.open(options, logger)
+  });
 
 for (const [schemes, adapter] of [
   [['tcp', 'tcp4', 'tcp6', 'unix'], socketAdapter],
@@ -62,6 +71,10 @@ environment.transports = (scheme) => {
 environment.threads = () =>
   container.isRegistered(THREADS_TOKEN, true)
     ? container.resolve<ThreadTransport>(THREADS_TOKEN)
+    : undefined;
+environment.store = () =>
+  container.isRegistered(STORE_TOKEN, true)
+    ? container.resolve<StoreOpener>(STORE_TOKEN)
     : undefined;
 environment.logger = () =>
   container.isRegistered(LOGGER_TOKEN, true) ? container.resolve<Logger>(LOGGER_TOKEN) : undefined;

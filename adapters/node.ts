@@ -1,13 +1,15 @@
 /**
  * The Node entry of ringbus (`import { Bus } from 'ringbus'` on Node): the core, plus the TCP, Unix
  * socket and WebSocket transports registered in the tsyringe container by URL scheme, and worker
- * links over shared-memory rings (`bus.connectWorker`, `bus.connectParent`).
+ * links over shared-memory rings (`bus.connectWorker`, `bus.connectParent`), and the durable store
+ * (`new Bus({ store: { dir } })`).
  *
  * @packageDocumentation
  */
 export * from '../src/index.js';
 export {
   LOGGER_TOKEN,
+  STORE_TOKEN,
   THREADS_TOKEN,
   registerLogger,
   registerTransport,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { ChannelControl } from './channel.js';
-import { CoarseClock, clockNow } from './clock.js';
+import { CLOCK_EPOCH, CoarseClock, clockNow } from './clock.js';
 import { Dispatcher } from './dispatcher.js';
 import { ErrorCode, RingbusError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_DURATION_MS } from './limits.js';
@@ -31,6 +31,8 @@ import {
   subscribeOptionsSchema
 } from './options.js';
 import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
+import type { DurableStore, RecoveredChannel } from './store.js';
+import { environment } from './link/transport.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
 import { SubjectIndex } from './subject-index.js';
 import { TopicLog } from './topic-log.js';
@@ -170,9 +172,17 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** @internal */
   readonly openListeners = new Set<Listener>();
   private handlerErrors = 0;
+  /** The write-ahead log of durable channels, when `options.store` is set. */
+  private readonly store: DurableStore | undefined;
+  /** Set while a caller that waits for the store (publishAsync, dead letters) publishes. */
+  private durableWrite = false;
 
   /**
-   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` naming the bad field
+   * With `options.store`, the store's directory is replayed here, synchronously: the bus starts
+   * with every durable channel and its unacked messages back.
+   *
+   * @throws {@link RingbusError} `ERR_INVALID_OPTIONS` naming the bad field; `ERR_STORE` when the
+   *   store directory cannot be created, read or locked
    */
   constructor(options?: BusOptions) {
     super();
@@ -181,6 +191,19 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     this.inboxPrefix = `$inbox.${this.id}.`;
     this.logger = this.options.logger;
     this.dispatcher = new Dispatcher(this.options.dispatch === 'microtask', this.clock);
+    const storeOptions = this.options.store;
+    if (storeOptions !== undefined) {
+      const open = environment.store();
+      if (open === undefined) {
+        throw new RingbusError(
+          ErrorCode.INVALID_OPTIONS,
+          "store needs the file system: use it from the Node entry of 'ringbus'"
+        );
+      }
+      this.store = open(storeOptions, this.logger);
+      this.seq = this.store.lastId;
+      for (const channel of this.store.recovered) this.restoreChannel(channel);
+    }
   }
 
   /** True once {@link Bus.close} was called. */
@@ -226,9 +249,20 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       const full = state.blocking
         ? state.targets.find((q) => q.isBlockedFor(state.name))
         : undefined;
-      if (full === undefined) return this.publishTo(state, payload, options, undefined);
+      if (full === undefined) break;
       await full.waitForRoom();
     }
+    if (this.store === undefined) return this.publishTo(state, payload, options, undefined);
+    const mark = this.durableMark();
+    this.durableWrite = true;
+    let entered: number;
+    try {
+      entered = this.publishTo(state, payload, options, undefined);
+    } finally {
+      this.durableWrite = false;
+    }
+    await this.durableCommit(mark);
+    return entered;
   }
 
   /**
@@ -253,6 +287,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     // `o` may be the reused scratch: read it before any user code (drop listeners) can publish.
     const o = options === undefined ? DEFAULT_PUBLISH : readPublishOptions(options, this.scratch);
     if (state.blocking) checkRoom(state);
+    const durable = o.qos === 1 ? state.durable : undefined;
+    if (durable !== undefined) this.checkDurable(state, this.durableWrite);
     state.published++;
     this.published++;
     const targets = state.targets;
@@ -267,6 +303,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         : new PublishMeta(o.headers, o.ttlMs === 0 ? 0 : now + o.ttlMs, reply, undefined, 0, 0);
     if (o.qos === 1) {
       const msg = new ReliableMessage(state.name, payload, ++this.seq, 1, now, meta);
+      // Recorded before it enters any queue: what a queue does with it next is recorded after.
+      if (durable !== undefined) this.store!.message(durable, msg);
       if (o.retain) this.keepRetained(msg);
       return publishReliable(targets, log, msg);
     }
@@ -347,10 +385,22 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       if (handler !== undefined && link === undefined && isDirect(opts, tokens))
         this.attachLog(queue);
     } else {
-      const existing = this.channels.get(channelKey(pattern, opts.channel));
+      const key = channelKey(pattern, opts.channel);
+      const existing = this.channels.get(key);
       if (existing === undefined) {
         queue = this.addQueue(pattern, tokens, opts, undefined);
-        this.channels.set(channelKey(pattern, opts.channel), queue);
+        this.channels.set(key, queue);
+        if (this.store !== undefined && opts.qos === 1) {
+          this.makeDurable(queue, key);
+          this.store.channelCreated(key, {
+            pattern,
+            name: opts.channel,
+            queueSize: opts.queueSize,
+            overflow: opts.overflow,
+            ackTimeoutMs: opts.ackTimeoutMs,
+            maxAttempts: opts.maxAttempts
+          });
+        }
       } else {
         checkChannelOptions(existing, given);
         queue = existing;
@@ -517,7 +567,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         pending: s.pending
       })),
       retained: this.retained.size,
-      links: [...this.links].map((l) => l.stats())
+      links: [...this.links].map((l) => l.stats()),
+      ...(this.store === undefined ? {} : { store: this.store.stats() })
     };
   }
 
@@ -548,6 +599,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     for (const q of this.channels.values()) this.retire(q);
     this.subscriptions.clear();
     this.channels.clear();
+    if (this.store !== undefined) closing.push(this.store.close());
     return Promise.all(closing).then(() => undefined);
   }
 
@@ -591,6 +643,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       });
     }
     if (alreadyDead || this.closed) return;
+    // A durable dead-letter channel records it without anyone waiting for the commit.
+    const wasDurable = this.durableWrite;
+    this.durableWrite = true;
     try {
       this.publishTo(
         this.topicState(deadLetterTopic),
@@ -603,6 +658,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         { err, topic: deadLetterTopic },
         'ringbus: could not publish a dead letter'
       );
+    } finally {
+      this.durableWrite = wasDurable;
     }
   }
 
@@ -772,6 +829,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const state = this.topicState(frame.topic);
     if (state.gen !== this.gen) this.route(state);
     if (toAll && state.blocking) checkRoom(state);
+    const durable = toAll && frame.qos === 1 ? state.durable : undefined;
+    // The session sends the PUBACK once the store committed (durableCommit).
+    if (durable !== undefined) this.checkDurable(state, true);
     state.published++;
     this.published++;
     const now = this.clock.now();
@@ -782,6 +842,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       qos === 1
         ? new ReliableMessage(state.name, frame.payload, id, frame.attempt, now, meta)
         : new Message(state.name, frame.payload, id, frame.attempt, now, meta);
+    if (durable !== undefined) this.store!.message(durable, msg);
     if (retain) this.keepRetained(msg);
     let entered = 0;
     let claimed = false;
@@ -803,6 +864,17 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
       entered += log.readers.length;
     }
     return entered;
+  }
+
+  /** @internal {@link SessionHost.durableMark}: the store's append count, to compare later */
+  durableMark(): number {
+    return this.store?.appends ?? 0;
+  }
+
+  /** @internal {@link SessionHost.durableCommit}: the commit to wait for, if records were appended since `mark` */
+  durableCommit(mark: number): Promise<void> | undefined {
+    const store = this.store;
+    return store === undefined || store.appends === mark ? undefined : store.commit();
   }
 
   /** @internal {@link SessionHost.deliverRemote} */
@@ -889,6 +961,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     state.targets = targets;
     state.log = this.logs.get(state.name);
     state.blocking = targets.some((q) => q.overflow === 'block');
+    const durable = targets.filter((q) => q.journal !== undefined).map((q) => q.durableKey);
+    state.durable = durable.length === 0 ? undefined : durable;
     state.gen = this.gen;
   }
 
@@ -960,12 +1034,73 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   private deleteChannel(queue: Queue): void {
     this.channels.delete(channelKey(queue.pattern, queue.channel!));
+    if (queue.journal !== undefined) {
+      queue.journal.channelDeleted(queue.durableKey);
+      queue.journal = undefined; // its messages go with the channel record, not one by one
+    }
     for (const sub of queue.consumers) {
       this.subscriptions.delete(sub.id);
       sub.finishWaiters();
     }
     queue.empty();
     this.retire(queue);
+  }
+
+  /**
+   * A QoS 1 publish into durable channels: only from a caller that waits for the store
+   * (`waits`), and only while the store can write.
+   */
+  private checkDurable(state: TopicState, waits: boolean): void {
+    if (!waits) {
+      throw new RingbusError(
+        ErrorCode.DURABLE_ASYNC,
+        `'${state.name}' enters a durable channel: a QoS 1 publish there is only accepted once it is on disk; use await bus.publishAsync()`
+      );
+    }
+    const failure = this.store!.failure;
+    if (failure !== undefined) throw failure;
+  }
+
+  private makeDurable(queue: Queue, key: string): void {
+    queue.journal = this.store;
+    queue.durableKey = key;
+  }
+
+  /** Creates a channel the store recovered and puts its unacked messages back, in order. */
+  private restoreChannel(channel: RecoveredChannel): void {
+    const s = channel.settings;
+    const tokens = parsePattern(s.pattern);
+    const given = parseWith(
+      subscribeOptionsSchema,
+      {
+        channel: s.name,
+        qos: 1,
+        queueSize: s.queueSize,
+        overflow: s.overflow,
+        ackTimeoutMs: s.ackTimeoutMs,
+        maxAttempts: s.maxAttempts
+      },
+      'recovered channel'
+    );
+    const queue = this.addQueue(
+      s.pattern,
+      tokens,
+      resolveSubscribeOptions(given, false),
+      undefined
+    );
+    this.channels.set(channel.key, queue);
+    this.makeDurable(queue, channel.key);
+    for (const m of channel.messages) {
+      const headers = Object.keys(m.headers).length === 0 ? NO_HEADERS : m.headers;
+      const expiresAt = m.expiresAt === 0 ? 0 : m.expiresAt - CLOCK_EPOCH;
+      const meta =
+        headers === NO_HEADERS && expiresAt === 0
+          ? PLAIN
+          : new PublishMeta(headers, expiresAt, undefined);
+      queue.requeue(
+        new ReliableMessage(m.topic, m.payload, m.id, m.attempt, m.publishedAt - CLOCK_EPOCH, meta)
+      );
+    }
   }
 
   private emitSafe<E extends keyof BusEvents>(event: E, ...args: Parameters<BusEvents[E]>): void {

@@ -24,7 +24,7 @@ export const ErrorCode = {
   AUTH: 'ERR_AUTH',
   /** A link's token does not allow that publish or subscription (links). */
   FORBIDDEN: 'ERR_FORBIDDEN',
-  /** A payload cannot cross a link: not bytes, a string or JSON, and no codec handles it. */
+  /** A payload cannot cross a link or be stored: not bytes, a string or JSON, and no codec handles it. */
   PAYLOAD: 'ERR_PAYLOAD',
   /** The link went down before the peer confirmed (a remote publish may or may not have landed). */
   LINK_DOWN: 'ERR_LINK_DOWN',
@@ -34,8 +34,10 @@ export const ErrorCode = {
   CONNECT: 'ERR_CONNECT',
   /** No adapter handles the URL's scheme. */
   UNSUPPORTED_SCHEME: 'ERR_UNSUPPORTED_SCHEME',
-  /** The durable store could not write or sync its files (the cause has the OS code). */
-  STORE: 'ERR_STORE'
+  /** The durable store could not open, lock, write or sync its files (the cause has the OS code). */
+  STORE: 'ERR_STORE',
+  /** A sync `publish` of a QoS 1 message that would enter a durable channel: use `publishAsync`. */
+  DURABLE_ASYNC: 'ERR_DURABLE_ASYNC'
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

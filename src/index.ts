@@ -55,6 +55,7 @@ export type {
   SubscribeOptions
 } from './options.js';
 export type { DeadLetterReason, DropReason } from './queue.js';
+export type { FsyncPolicy, RecoveryStats, StoreDamage, StoreOptions, StoreStats } from './store.js';
 export { Ring } from './ring.js';
 export { type Handler, Subscription } from './subscription.js';
 export { Topic } from './topic.js';

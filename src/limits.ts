@@ -74,3 +74,11 @@ export const DEFAULT_MAX_PENDING_BYTES = 16 << 20;
 export const DEFAULT_RECONNECT_INITIAL_MS = 100;
 /** Default ceiling of the reconnect delay. */
 export const DEFAULT_RECONNECT_MAX_MS = 10_000;
+/** Default size at which the store starts a new segment file (64 MiB). */
+export const DEFAULT_SEGMENT_BYTES = 64 << 20;
+/** Smallest `segmentBytes` accepted. */
+export const MIN_SEGMENT_BYTES = 4096;
+/** Largest `segmentBytes` accepted (1 GiB). */
+export const MAX_SEGMENT_BYTES = 1 << 30;
+/** Default gathering time of the store's `'batch'` fsync policy. */
+export const DEFAULT_FSYNC_INTERVAL_MS = 10;

@@ -1,5 +1,6 @@
 import type { LinkStats } from './link/options.js';
 import type { Qos } from './options.js';
+import type { StoreStats } from './store.js';
 
 /** Dropped messages by reason. */
 export interface DropCounts {
@@ -117,6 +118,8 @@ export interface BusStats {
   retained: number;
   /** Links made by `connect()` and accepted by listeners. */
   links: LinkStats[];
+  /** The write-ahead log, when the bus has a `store`. */
+  store?: StoreStats;
 }
 
 interface Family {
@@ -196,7 +199,8 @@ export function renderMetrics(stats: BusStats): string {
     ),
     gauge('ringbus_subscriptions', 'Live subscriptions.', [['', stats.subscriptions.length]]),
     gauge('ringbus_retained_messages', 'Retained messages held.', [['', stats.retained]]),
-    ...linkFamilies(stats.links)
+    ...linkFamilies(stats.links),
+    ...(stats.store === undefined ? [] : storeFamilies(stats.store))
   ];
   let out = '';
   for (const f of families) {
@@ -261,6 +265,34 @@ function linkFamilies(links: readonly LinkStats[]): Family[] {
       'QoS 1 deliveries over a link awaiting the ack.',
       per((l) => l.inFlight)
     )
+  ];
+}
+
+function storeFamilies(s: StoreStats): Family[] {
+  return [
+    gauge('ringbus_store_segments', 'Segment files of the write-ahead log.', [['', s.segments]]),
+    gauge('ringbus_store_bytes', 'Bytes of the write-ahead log on disk.', [['', s.bytes]]),
+    gauge('ringbus_store_messages', 'Unacked durable messages (per channel).', [['', s.messages]]),
+    gauge('ringbus_store_pending_bytes', 'Bytes appended, not yet written.', [
+      ['', s.pendingBytes]
+    ]),
+    counter('ringbus_store_appends_total', 'Records appended to the log.', [['', s.appends]]),
+    counter('ringbus_store_writes_total', 'Batches written (one write each).', [['', s.writes]]),
+    counter('ringbus_store_syncs_total', 'fdatasync calls.', [['', s.syncs]]),
+    counter(
+      'ringbus_store_failures_total',
+      'Write or sync failures (disk full, I/O, permissions).',
+      [['', s.failures]]
+    ),
+    gauge('ringbus_store_failing', '1 while durable publishes fail.', [
+      ['', s.failure === null ? 0 : 1]
+    ]),
+    gauge('ringbus_store_recovery_seconds', 'Time the last start spent replaying the log.', [
+      ['', s.recovery.ms / 1000]
+    ]),
+    gauge('ringbus_store_damaged_records', 'Damaged records the last start stopped at.', [
+      ['', s.recovery.damaged.length]
+    ])
   ];
 }
 

@@ -11,11 +11,18 @@ import {
   MAX_IN_FLIGHT,
   MAX_QUEUE_SIZE,
   MAX_TOPICS,
-  MIN_ACK_TIMEOUT_MS
+  MIN_ACK_TIMEOUT_MS,
+  DEFAULT_FSYNC_INTERVAL_MS,
+  DEFAULT_SEGMENT_BYTES,
+  MAX_DURATION_MS,
+  MAX_SEGMENT_BYTES,
+  MIN_SEGMENT_BYTES
 } from './limits.js';
+import { codecSchema } from './codec-schema.js';
 import { environment } from './link/transport.js';
 import { LOG_LEVELS, type Logger, silentLogger } from './logger.js';
 import { safeParse } from './safe-parse.js';
+import type { ResolvedStoreOptions, StoreOptions } from './store.js';
 
 /** What a full queue does with one more message. */
 export type Overflow = 'drop-oldest' | 'drop-newest' | 'block';
@@ -46,6 +53,12 @@ export interface BusOptions {
    * @defaultValue 10 000
    */
   maxTopics?: number;
+  /**
+   * A write-ahead log that makes named QoS 1 channels durable (Node only; docs/durability.md).
+   * Recovery runs inside the constructor: the bus starts with every unacked message back in its
+   * channel.
+   */
+  store?: StoreOptions;
 }
 
 /** Options of `bus.publish(topic, payload, options)`; checked by hand, not by zod (hot path). */
@@ -111,6 +124,7 @@ export interface ResolvedBusOptions {
   readonly dispatch: DispatchMode;
   readonly logger: Logger;
   readonly maxTopics: number;
+  readonly store: ResolvedStoreOptions | undefined;
 }
 
 /** {@link SubscribeOptions} after validation. `channel` stays optional. */
@@ -142,12 +156,21 @@ const nameSchema = z
     z.regex(/^[^\s.*>]{1,256}$/u, 'must be 1-256 characters without whitespace, ".", "*" or ">"')
   );
 
+const storeOptionsSchema = z.strictObject({
+  dir: z.string('must be a directory path').check(z.minLength(1, 'must be a directory path')),
+  fsync: z.optional(z.enum(['always', 'batch', 'never'], "must be 'always', 'batch' or 'never'")),
+  fsyncIntervalMs: z.optional(intIn(0, MAX_DURATION_MS)),
+  segmentBytes: z.optional(intIn(MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES)),
+  codec: z.optional(codecSchema)
+});
+
 /** @internal */
 export const busOptionsSchema = z.strictObject({
   id: z.optional(nameSchema),
   dispatch: z.optional(z.enum(['microtask', 'manual'], "must be 'microtask' or 'manual'")),
   logger: z.optional(z.custom<Logger>(isLogger, `must have the methods ${LOG_LEVELS.join(', ')}`)),
-  maxTopics: z.optional(intIn(16, MAX_TOPICS))
+  maxTopics: z.optional(intIn(16, MAX_TOPICS)),
+  store: z.optional(storeOptionsSchema)
 });
 
 /** @internal */
@@ -205,7 +228,17 @@ export function parseBusOptions(input: unknown, randomId: () => string): Resolve
     id: o.id ?? randomId(),
     dispatch: o.dispatch ?? 'microtask',
     logger: o.logger ?? environment.logger() ?? silentLogger,
-    maxTopics: o.maxTopics ?? DEFAULT_MAX_TOPICS
+    maxTopics: o.maxTopics ?? DEFAULT_MAX_TOPICS,
+    store:
+      o.store === undefined
+        ? undefined
+        : Object.freeze({
+            dir: o.store.dir,
+            fsync: o.store.fsync ?? 'always',
+            fsyncIntervalMs: o.store.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS,
+            segmentBytes: o.store.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+            codec: o.store.codec
+          })
   });
 }
 

@@ -10,6 +10,7 @@ import {
 import type { Overflow, Qos, ResolvedSubscribeOptions } from './options.js';
 import { InFlight } from './qos.js';
 import { Ring } from './ring.js';
+import type { DurableStore } from './store.js';
 import type { Subscription } from './subscription.js';
 import type { LogReader, TopicLog } from './topic-log.js';
 
@@ -56,7 +57,10 @@ export class Queue implements MessageOwner, LogReader {
   private readonly host: QueueHost;
   private readonly overflowCode: number;
   private readonly ring: Ring<Message>;
-  /** QoS 1 requeues (nack, timeout, consumer gone): never refused, bounded by what was in flight. */
+  /**
+   * QoS 1 requeues (nack, timeout, consumer gone), bounded by what was in flight, and a durable
+   * channel's messages recovered at start: never refused.
+   */
   private readonly retry: Ring<Message>;
   private readonly conflated: Map<string, number> | undefined;
   private readonly inflight: InFlight;
@@ -64,6 +68,10 @@ export class Queue implements MessageOwner, LogReader {
   /** Messages ever shifted from `ring`: turns a conflation sequence number into a ring offset. */
   private shifted: number;
   consumers: Subscription[];
+  /** The store of a durable channel: where its QoS 1 messages' acks and requeues are recorded. */
+  journal: DurableStore | undefined;
+  /** This channel's key in {@link Queue.journal}. */
+  durableKey: string;
   /** The link this queue serves alone (its interest queue, or a proxy's private queue): messages from there never enter. */
   owner: Upstream | undefined;
   /** A remote-origin message waits for a consumer other than its origin's proxy: no self-wake. */
@@ -130,6 +138,8 @@ export class Queue implements MessageOwner, LogReader {
     this.onTimerBound = () => this.onAckTimeout();
     this.shifted = 0;
     this.consumers = [];
+    this.journal = undefined;
+    this.durableKey = '';
     this.owner = undefined;
     this.parked = false;
     this.single = undefined;
@@ -453,7 +463,14 @@ export class Queue implements MessageOwner, LogReader {
     this.release(msg);
     this.acked++;
     settleUpstream(msg);
+    this.forget(msg);
     return true;
+  }
+
+  /** A message of this bus left a durable channel for good (not one a link delivered here). */
+  private forget(msg: Message): void {
+    if (this.journal !== undefined && msg.qos === 1 && msg.meta.tag === 0)
+      this.journal.removed(this.durableKey, msg.id);
   }
 
   /** A message of a queue that is gone: settled, nothing else. */
@@ -479,10 +496,13 @@ export class Queue implements MessageOwner, LogReader {
     if (msg.attempt >= this.maxAttempts) {
       this.deadLetters++;
       settleUpstream(msg);
+      this.forget(msg);
       this.host.deadLettered(this, msg, 'max-attempts');
       return;
     }
     this.redelivered++;
+    if (this.journal !== undefined && msg.meta.tag === 0)
+      this.journal.requeued(this.durableKey, msg.id);
     const again = msg.copy(msg.attempt + 1, msg.qos);
     if (delayMs > 0 && !this.closed) {
       const timer = setTimeout(() => {
@@ -493,7 +513,8 @@ export class Queue implements MessageOwner, LogReader {
     } else this.requeue(again);
   }
 
-  private requeue(msg: Message): void {
+  /** Queues `msg` ahead of new messages: a redelivery, or a message recovered from the store. */
+  requeue(msg: Message): void {
     if (this.closed) return;
     if (this.retry.isFull) this.retry.grow();
     this.retry.push(msg);
@@ -524,6 +545,7 @@ export class Queue implements MessageOwner, LogReader {
     if (msg.qos === 1) {
       this.deadLetters++;
       settleUpstream(msg);
+      this.forget(msg);
       this.host.deadLettered(this, msg, 'overflow');
     } else this.drop(msg, 'overflow');
   }
@@ -532,6 +554,7 @@ export class Queue implements MessageOwner, LogReader {
     if (reason === 'overflow') this.droppedOverflow++;
     else if (reason === 'expired') this.droppedExpired++;
     else this.droppedEmptied++;
+    this.forget(msg);
     this.host.dropped(this, msg, reason);
   }
 

@@ -14,6 +14,8 @@ export class TopicState {
   log: TopicLog | undefined = undefined;
   /** Some target has overflow 'block': publish must check for room first. */
   blocking = false;
+  /** Keys of the durable channels among the targets: a QoS 1 publish is recorded in the store. */
+  durable: string[] | undefined = undefined;
   published = 0;
 
   constructor(name: string, tokens: string[]) {

@@ -2,16 +2,27 @@ import { crc32 } from 'node:zlib';
 import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { BodyReader } from '../../src/frames/body-reader.js';
 import { PayloadKind } from '../../src/frames/frame-type.js';
+import { NO_HEADERS } from '../../src/message.js';
 
 /**
  * One write-ahead-log record; segment.ts describes the file around it:
  *
  * ```
- * offset 0  u32 LE  length: bytes after the CRC (type byte + body), at least 1
- * offset 4  u32 LE  CRC32 (zlib.crc32, IEEE) of those `length` bytes
- * offset 8  u8      record type (RecordType)
- * offset 9  …       body, `length - 1` bytes, fields as in docs/protocol.md §2.1
+ * offset 0   u32 LE  length: bytes after the CRC (type byte + body), at least 1
+ * offset 4   u32 LE  the length's bitwise complement: a damaged length reads as corruption,
+ *                    never as a torn last record
+ * offset 8   u32 LE  CRC32 (zlib.crc32, IEEE) of those `length` bytes
+ * offset 12  u8      record type (RecordType)
+ * offset 13  …       body, `length - 1` bytes: unsigned LEB128 integers and length-prefixed
+ *                    UTF-8 strings as in docs/protocol.md §2.1
  * ```
+ *
+ * Bodies (docs/durability.md has the same table):
+ * - MESSAGE: channel, id, attempt, publishedAt (epoch ms), expiresAt (epoch ms, 0 = never),
+ *   topic, header count, (name, value)…, payload kind byte, payload bytes to the end
+ * - ACK, NACK: channel, id
+ * - CHANNEL_CREATED: channel, settings (a JSON object: pattern, name and the queue options)
+ * - CHANNEL_DELETED: channel
  */
 export const RecordType = {
   MESSAGE: 1,
@@ -27,8 +38,8 @@ export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 /** One of the values of PayloadKind (docs/protocol.md): how the payload bytes are to be read. */
 export type PayloadKindValue = (typeof PayloadKind)[keyof typeof PayloadKind];
 
-/** Bytes before the type byte: the length and the CRC. */
-export const RECORD_PREFIX_BYTES = 8;
+/** Bytes before the type byte: the length, its complement and the CRC. */
+export const RECORD_PREFIX_BYTES = 12;
 /**
  * Largest `length` field accepted (256 MiB): encoding refuses more, and the scanner reads a larger
  * value as a corrupt length rather than trying to allocate it.
@@ -44,6 +55,10 @@ export interface MessageRecord {
   readonly id: number;
   /** The delivery attempt, an integer in [0, 2^53 − 1]. */
   readonly attempt: number;
+  /** Epoch ms of the publish. */
+  readonly publishedAt: number;
+  /** Epoch ms after which it is dropped at dequeue; 0 = never. */
+  readonly expiresAt: number;
   readonly topic: string;
   /** String headers; `{}` when none. */
   readonly headers: Readonly<Record<string, string>>;
@@ -52,21 +67,30 @@ export interface MessageRecord {
   readonly payload: Uint8Array;
 }
 
-/** A message acked (ACK: forget it) or nacked for redelivery (NACK) on a channel. */
+/** A message gone from a channel (ACK: acked, dead-lettered or dropped) or requeued (NACK: attempt + 1). */
 export interface SettleRecord {
   readonly type: typeof RecordType.ACK | typeof RecordType.NACK;
   readonly channel: string;
   readonly id: number;
 }
 
-/** A durable channel created or deleted. */
-export interface ChannelRecord {
-  readonly type: typeof RecordType.CHANNEL_CREATED | typeof RecordType.CHANNEL_DELETED;
+/** A durable channel created, with what it takes to create it again. */
+export interface ChannelCreatedRecord {
+  readonly type: typeof RecordType.CHANNEL_CREATED;
+  readonly channel: string;
+  /** JSON: the channel's pattern, name and queue options. */
+  readonly settings: string;
+}
+
+/** A durable channel deleted: its messages are gone with it. */
+export interface ChannelDeletedRecord {
+  readonly type: typeof RecordType.CHANNEL_DELETED;
   readonly channel: string;
 }
 
 /** Any record of the log. */
-export type StoreRecord = MessageRecord | SettleRecord | ChannelRecord;
+export type StoreRecord =
+  MessageRecord | SettleRecord | ChannelCreatedRecord | ChannelDeletedRecord;
 
 const utf8 = new TextEncoder();
 
@@ -108,8 +132,10 @@ class RecordWriter {
     const b = this.bytes;
     if (this.pos !== b.length) throw new Error(`record sized ${b.length}, written ${this.pos}`);
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    view.setUint32(0, b.length - RECORD_PREFIX_BYTES, true);
-    view.setUint32(4, crc32(b.subarray(RECORD_PREFIX_BYTES)), true);
+    const length = b.length - RECORD_PREFIX_BYTES;
+    view.setUint32(0, length, true);
+    view.setUint32(4, ~length >>> 0, true);
+    view.setUint32(8, crc32(b.subarray(RECORD_PREFIX_BYTES)), true);
     return b;
   }
 }
@@ -149,6 +175,8 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
     case RecordType.MESSAGE: {
       checkUint(record.id, 'id');
       checkUint(record.attempt, 'attempt');
+      checkUint(record.publishedAt, 'publishedAt');
+      checkUint(record.expiresAt, 'expiresAt');
       checkPayloadKind(record.payloadKind);
       if (record.payloadKind === PayloadKind.UNDEFINED && record.payload.length > 0) {
         throw new RingbusError(ErrorCode.INVALID_OPTIONS, 'an UNDEFINED payload must be empty');
@@ -163,6 +191,8 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
         channel.length +
         uintBytes(record.id) +
         uintBytes(record.attempt) +
+        uintBytes(record.publishedAt) +
+        uintBytes(record.expiresAt) +
         uintBytes(topic.length) +
         topic.length +
         uintBytes(headers.length) +
@@ -174,6 +204,8 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
       w.str(channel);
       w.uint(record.id);
       w.uint(record.attempt);
+      w.uint(record.publishedAt);
+      w.uint(record.expiresAt);
       w.str(topic);
       w.uint(headers.length);
       for (const [k, v] of headers) {
@@ -191,7 +223,15 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
       w.str(channel);
       w.uint(record.id);
       break;
-    case RecordType.CHANNEL_CREATED:
+    case RecordType.CHANNEL_CREATED: {
+      const settings = utf8.encode(record.settings);
+      w = writer(
+        uintBytes(channel.length) + channel.length + uintBytes(settings.length) + settings.length
+      );
+      w.str(channel);
+      w.str(settings);
+      break;
+    }
     case RecordType.CHANNEL_DELETED:
       w = writer(uintBytes(channel.length) + channel.length);
       w.str(channel);
@@ -232,11 +272,14 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
       const channel = r.str();
       const id = r.uint();
       const attempt = r.uint();
+      const publishedAt = r.uint();
+      const expiresAt = r.uint();
       const topic = r.str();
       const count = r.uint();
       // Each header takes at least two bytes: a count beyond that is malformed, not a huge loop.
       if (count * 2 > r.remaining) throw malformed(`header count ${count} exceeds the record`);
-      const headers: Record<string, string> = {};
+      // Most messages have none: one shared frozen object, not one per record.
+      const headers: Record<string, string> = count === 0 ? NO_HEADERS : {};
       for (let i = 0; i < count; i++) {
         const name = r.str();
         if (Object.hasOwn(headers, name)) throw malformed(`duplicate header '${name}'`);
@@ -261,6 +304,8 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
         channel,
         id,
         attempt,
+        publishedAt,
+        expiresAt,
         topic,
         headers,
         payloadKind: payloadKind as PayloadKindValue,
@@ -274,7 +319,12 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
       r.done('a settle record');
       return { type, channel, id };
     }
-    case RecordType.CHANNEL_CREATED:
+    case RecordType.CHANNEL_CREATED: {
+      const channel = r.str();
+      const settings = r.str();
+      r.done('a channel record');
+      return { type, channel, settings };
+    }
     case RecordType.CHANNEL_DELETED: {
       const channel = r.str();
       r.done('a channel record');
@@ -292,15 +342,28 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
  *   malformed
  */
 export function decodeRecord(bytes: Uint8Array): StoreRecord {
-  if (bytes.length < RECORD_PREFIX_BYTES + 1) throw malformed('a record shorter than 9 bytes');
+  if (bytes.length < RECORD_PREFIX_BYTES + 1) throw malformed('a record shorter than 13 bytes');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const length = view.getUint32(0, true);
+  if (!lengthChecks(view, 0)) throw malformed('record length and its complement disagree');
   if (length !== bytes.length - RECORD_PREFIX_BYTES) {
-    throw malformed(`record length ${length} does not match its ${bytes.length - 8} bytes`);
+    throw malformed(
+      `record length ${length} does not match its ${bytes.length - RECORD_PREFIX_BYTES} bytes`
+    );
   }
   const body = bytes.subarray(RECORD_PREFIX_BYTES);
-  if (crc32(body) !== view.getUint32(4, true)) throw malformed('record checksum mismatch');
+  if (crc32(body) !== view.getUint32(8, true)) throw malformed('record checksum mismatch');
   return decodeRecordBody(body);
+}
+
+/** Does the length at `offset` agree with its complement? */
+export function lengthChecks(view: DataView, offset: number): boolean {
+  return (view.getUint32(offset, true) ^ view.getUint32(offset + 4, true)) >>> 0 === 0xffff_ffff;
+}
+
+/** The CRC32 stored in the record at `offset`. */
+export function storedCrc(view: DataView, offset: number): number {
+  return view.getUint32(offset + 8, true);
 }
 
 function malformed(message: string): RingbusError {

@@ -186,37 +186,65 @@ function writePayload(enc: FrameEncoder, payload: unknown, codec: PayloadCodec |
     enc.utf8(payload);
   } else if (payload === undefined) {
     enc.u8(PayloadKind.UNDEFINED);
-  } else if (codec !== undefined) {
-    let bytes: Uint8Array;
+  } else {
+    const bytes = encodeValue(payload, codec);
+    enc.u8(codec === undefined ? PayloadKind.JSON : PayloadKind.CODEC);
+    enc.bytes(bytes);
+  }
+}
+
+/**
+ * The bytes of a payload that is neither bytes, a string nor undefined: the codec's when there is
+ * one (kind CODEC), else JSON (kind JSON).
+ *
+ * @throws {@link RingbusError} `ERR_PAYLOAD` when neither can encode it
+ */
+export function encodeValue(payload: unknown, codec: PayloadCodec | undefined): Uint8Array {
+  if (codec !== undefined) {
     try {
-      bytes = codec.encode(payload);
+      return codec.encode(payload);
     } catch (err) {
-      throw new RingbusError(ErrorCode.PAYLOAD, 'the link codec could not encode a payload', {
+      throw new RingbusError(ErrorCode.PAYLOAD, 'the codec could not encode a payload', {
         cause: err
       });
     }
-    enc.u8(PayloadKind.CODEC);
-    enc.bytes(bytes);
-  } else {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(payload);
-    } catch (err) {
-      throw new RingbusError(
-        ErrorCode.PAYLOAD,
-        'a payload that crosses a link must be a Uint8Array, a string, JSON-serialisable, or handled by the link codec',
-        { cause: err }
-      );
-    }
-    if (json === undefined) {
-      throw new RingbusError(
-        ErrorCode.PAYLOAD,
-        `a ${typeof payload} payload cannot cross a link; send bytes, a string, JSON, or set a codec`
-      );
-    }
-    enc.u8(PayloadKind.JSON);
-    enc.bytes(utf8.encode(json));
   }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch (err) {
+    throw new RingbusError(
+      ErrorCode.PAYLOAD,
+      'a payload that crosses a link or is stored must be a Uint8Array, a string, JSON-serialisable, or handled by the codec',
+      { cause: err }
+    );
+  }
+  if (json === undefined) {
+    throw new RingbusError(
+      ErrorCode.PAYLOAD,
+      `a ${typeof payload} payload cannot cross a link or be stored; send bytes, a string, JSON, or set a codec`
+    );
+  }
+  return utf8.encode(json);
+}
+
+/** A JSON payload's value. @throws {@link RingbusError} `ERR_PROTOCOL` when it does not parse */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new RingbusError(ErrorCode.PROTOCOL, 'JSON payload does not parse');
+  }
+}
+
+/** A CODEC payload's value. @throws {@link RingbusError} `ERR_PROTOCOL` without a codec */
+export function decodeWith(codec: PayloadCodec | undefined, bytes: Uint8Array): unknown {
+  if (codec === undefined)
+    throw new RingbusError(
+      ErrorCode.PROTOCOL,
+      'a codec payload arrived but this end has no codec; give both ends the same codec option'
+    );
+  return codec.decode(bytes);
 }
 
 function readEnvelope(
@@ -264,18 +292,9 @@ function readPayload(r: BodyReader, codec: PayloadCodec | undefined): unknown {
     case PayloadKind.STRING:
       return r.restString();
     case PayloadKind.JSON:
-      try {
-        return JSON.parse(r.restString()) as unknown;
-      } catch {
-        throw new RingbusError(ErrorCode.PROTOCOL, 'JSON payload does not parse');
-      }
+      return parseJson(r.restString());
     case PayloadKind.CODEC:
-      if (codec === undefined)
-        throw new RingbusError(
-          ErrorCode.PROTOCOL,
-          'a codec payload arrived but this link has no codec; give both ends the same codec option'
-        );
-      return codec.decode(r.restCopy());
+      return decodeWith(codec, r.restCopy());
     case PayloadKind.UNDEFINED:
       r.done('an undefined payload');
       return undefined;

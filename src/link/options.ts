@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { PayloadCodec } from '../frames/envelope.js';
+import { codecSchema } from '../codec-schema.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -174,15 +175,6 @@ const intIn = (min: number, max: number) =>
     .check(z.minimum(min, `must be >= ${min}`), z.maximum(max, `must be <= ${max}`));
 const ms = (max: number) => z.optional(intIn(0, max));
 const positive = (max: number) => z.optional(intIn(1, max));
-
-const codecSchema = z.custom<PayloadCodec>(
-  (v: unknown) =>
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as PayloadCodec).encode === 'function' &&
-    typeof (v as PayloadCodec).decode === 'function',
-  'must have encode(value) and decode(bytes) functions'
-);
 
 const rawSchema = z
   .strictObject({

@@ -76,6 +76,10 @@ export interface SessionHost {
   removeInterest(queue: Queue, pattern: string): void;
   /** Publishes a message that came over a link; `toAll` false: only private QoS 0 queues. */
   publishRemote(frame: InboundFrame, origin: Upstream, toAll: boolean, retain: boolean): number;
+  /** The store's append count now (0 without a store), for {@link SessionHost.durableCommit}. */
+  durableMark(): number;
+  /** The store commit to wait for when records were appended since `mark`; else undefined. */
+  durableCommit(mark: number): Promise<void> | undefined;
   /** Hands a message addressed to one of this bus's queues to it; false when it has no room. */
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean;
   now(): number;
@@ -623,29 +627,46 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     this.counters.messagesIn++;
     const pubId = f.sid;
     let entered = 0;
+    const mark = this.host.durableMark();
     try {
       if (!this.mayPublish(f.topic)) throw forbidden(`publishing on '${f.topic}'`);
       entered = this.host.publishRemote(f, this, true, (f.flags & MsgFlag.RETAIN) !== 0);
     } catch (err) {
       // An invalid topic is malformed input (fatal); the rest is the publisher's answer.
       if (!(err instanceof RingbusError) || err.code === ErrorCode.INVALID_TOPIC) throw err;
-      this.counters.refused++;
-      if (pubId === 0) {
-        this.host.reportError(err);
-        return;
-      }
-      this.control(FrameType.ERROR, { code: err.code, message: err.message, fatal: false, pubId });
+      this.refusePub(pubId, err);
       return;
     }
-    if (pubId !== 0) {
-      const enc = this.writer.encoder;
-      enc.begin(12);
-      enc.u8(FrameType.PUBACK);
-      enc.uint(pubId);
-      enc.uint(entered);
-      enc.end();
-      this.wrote();
+    if (pubId === 0) return;
+    const commit = this.host.durableCommit(mark);
+    if (commit === undefined) this.pubAck(pubId, entered);
+    else
+      // Durable: acked once on disk, like a local publishAsync.
+      commit.then(
+        () => this.pubAck(pubId, entered),
+        (err: unknown) => this.refusePub(pubId, err as RingbusError)
+      );
+  }
+
+  private pubAck(pubId: number, entered: number): void {
+    if (this.state === State.CLOSED) return;
+    const enc = this.writer.encoder;
+    enc.begin(12);
+    enc.u8(FrameType.PUBACK);
+    enc.uint(pubId);
+    enc.uint(entered);
+    enc.end();
+    this.wrote();
+  }
+
+  private refusePub(pubId: number, err: RingbusError): void {
+    this.counters.refused++;
+    if (pubId === 0) {
+      this.host.reportError(err);
+      return;
     }
+    if (this.state === State.CLOSED) return;
+    this.control(FrameType.ERROR, { code: err.code, message: err.message, fatal: false, pubId });
   }
 
   /** Could any message on `pattern` from this peer be accepted? Only then is interest advertised. */

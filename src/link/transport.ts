@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { StoreOpener } from '../store.js';
 
 /**
  * What a transport adapter provides: byte streams, nothing about frames or the bus. The link
@@ -108,8 +109,10 @@ export const environment: {
   transports: TransportResolver;
   logger: () => Logger | undefined;
   threads: () => ThreadTransport | undefined;
+  store: () => StoreOpener | undefined;
 } = {
   transports: () => undefined,
   logger: () => undefined,
-  threads: () => undefined
+  threads: () => undefined,
+  store: () => undefined
 };

@@ -1,8 +1,8 @@
 /**
- * Runs every example of the link pages (docs/network.md, security.md, workers.md): each ```ts block
+ * Runs every example of the Node pages (docs/network.md, security.md, workers.md, durability.md): each ```ts block
  * followed by a ```text block runs in its own node process against the compiled library and must
  * print exactly that text. The examples listen on loopback port 0 or on Unix sockets in
- * os.tmpdir(), and close what they open: a process that kept a socket or timer alive would not
+ * os.tmpdir(), keep stores in os.tmpdir(), and close what they open: a process that kept a socket or timer alive would not
  * exit and fail on the timeout.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,8 @@ import { REPO_ROOT, extractExamples, runExample } from '../helpers/doc-examples.
 const PAGES: [doc: string, minExamples: number][] = [
   ['docs/network.md', 12],
   ['docs/security.md', 3],
-  ['docs/workers.md', 1]
+  ['docs/workers.md', 1],
+  ['docs/durability.md', 2]
 ];
 
 const workDir = mkdtempSync(join(tmpdir(), 'ringbus-network-docs-'));

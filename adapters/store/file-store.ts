@@ -1,0 +1,444 @@
+import { mkdirSync } from 'node:fs';
+import { readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RingbusError } from '../../src/errors.js';
+import { CLOCK_EPOCH } from '../../src/clock.js';
+import {
+  type PayloadCodec,
+  decodeWith,
+  encodeValue,
+  parseJson
+} from '../../src/frames/envelope.js';
+import { PayloadKind } from '../../src/frames/frame-type.js';
+import type { Logger } from '../../src/logger.js';
+import type { Message } from '../../src/message.js';
+import type {
+  ChannelSettings,
+  DurableStore,
+  RecoveredChannel,
+  RecoveredMessage,
+  RecoveryStats,
+  ResolvedStoreOptions,
+  StoreStats
+} from '../../src/store.js';
+import { DirectoryLock } from './directory-lock.js';
+import { LogWriter, type OpenSegmentFile, openFileHandle } from './log-writer.js';
+import { type MessageRecord, type PayloadKindValue, RecordType, encodeRecord } from './record.js';
+import { type SegmentInfo, replayDirectory } from './recovery.js';
+import { scanSegmentBytes } from './scan.js';
+import { segmentName, storeError } from './segment.js';
+
+/** A live message's segment and attempt in one number: no object per message. */
+const ATTEMPT_BITS = 1024;
+const pack = (segment: number, attempt: number): number =>
+  segment * ATTEMPT_BITS + Math.min(attempt, ATTEMPT_BITS - 1);
+const segmentOf = (packed: number): number => Math.floor(packed / ATTEMPT_BITS);
+const attemptOf = (packed: number): number => packed % ATTEMPT_BITS;
+
+/** After a failed write, the next append waits this long before trying a new segment. */
+const RETRY_AFTER_MS = 1000;
+
+interface LiveChannel {
+  readonly settings: ChannelSettings;
+  /** Unacked messages: id → packed (segment, attempt). */
+  readonly live: Map<number, number>;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Test hooks of {@link FileStore.open}. @internal */
+export interface FileStoreHooks {
+  openFile?: OpenSegmentFile;
+}
+
+/**
+ * The write-ahead log of one bus: numbered segment files in `dir` (docs/durability.md). Records
+ * are appended synchronously to a pending batch (group commit by {@link LogWriter}); the live
+ * state (which channel holds which unacked message, in which segment, at which attempt) is kept
+ * in memory so acks, compaction and segment deletion need no disk reads.
+ *
+ * Compaction: a segment none of whose messages are live is deleted once every older one is (its
+ * ACK records may settle messages of older segments); the oldest segment is rewritten (its live
+ * messages appended again, then the file deleted) when at most half of its messages are live or
+ * when it holds back two or more fully acked segments, so disk use follows the unacked backlog.
+ */
+export class FileStore implements DurableStore {
+  readonly recovered: readonly RecoveredChannel[];
+  readonly lastId: number;
+  /** The highest message id recorded: the id floor of new segments. */
+  #maxId: number;
+  #options: ResolvedStoreOptions;
+  #logger: Logger;
+  #lock: DirectoryLock;
+  #openFile: OpenSegmentFile;
+  #writer: LogWriter;
+  #channels = new Map<string, LiveChannel>();
+  #segments: Map<number, SegmentInfo>;
+  #recovery: RecoveryStats;
+  #failedAt = 0;
+  #failures = 0;
+  #appendsBefore = 0;
+  #compacting: Promise<void> | undefined = undefined;
+  #segmentsDeleted = 0;
+  #segmentsRewritten = 0;
+
+  private constructor(options: ResolvedStoreOptions, logger: Logger, hooks: FileStoreHooks) {
+    const started = performance.now();
+    this.#options = options;
+    this.#logger = logger;
+    this.#openFile = hooks.openFile ?? openFileHandle;
+    try {
+      mkdirSync(options.dir, { recursive: true });
+    } catch (err) {
+      throw storeError(`cannot create the store directory ${options.dir}`, err);
+    }
+    this.#lock = DirectoryLock.take(options.dir);
+    try {
+      const replay = replayDirectory(options.dir);
+      this.#segments = replay.segments;
+      this.lastId = replay.lastId;
+      this.#maxId = replay.lastId;
+      const recovered: RecoveredChannel[] = [];
+      let messages = 0;
+      for (const [key, channel] of replay.channels) {
+        const live = new Map<number, number>();
+        const list: RecoveredMessage[] = [];
+        const entries = [...channel.live.values()].sort((a, b) => a.record.id - b.record.id);
+        for (const entry of entries) {
+          const message = this.#recover(entry.record, entry.attempt, key);
+          if (message === undefined) continue;
+          live.set(entry.record.id, pack(entry.segment, entry.attempt));
+          list.push(message);
+        }
+        this.#channels.set(key, { settings: channel.settings, live });
+        recovered.push({ key, settings: channel.settings, messages: list });
+        messages += list.length;
+      }
+      this.recovered = recovered;
+      this.#writer = this.#newWriter(replay.nextSegment);
+      this.#snapshot(this.#writer.segment);
+      this.#recovery = {
+        ...replay.stats,
+        ms: 0,
+        channels: recovered.length,
+        messages
+      };
+      for (const d of replay.stats.damaged)
+        logger.error(
+          d,
+          'ringbus: the store found a damaged record; replay of that segment stopped there'
+        );
+      this.#recovery.ms = Math.round((performance.now() - started) * 1000) / 1000;
+      void this.#compact();
+    } catch (err) {
+      this.#lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens (creating if needed) the store in `options.dir` and replays it, synchronously.
+   *
+   * @throws {@link RingbusError} `ERR_STORE` when the directory cannot be created or read, or
+   *   another live process holds it
+   */
+  static open(
+    options: ResolvedStoreOptions,
+    logger: Logger,
+    hooks: FileStoreHooks = {}
+  ): FileStore {
+    return new FileStore(options, logger, hooks);
+  }
+
+  get failure(): RingbusError | undefined {
+    return this.#writer.failure;
+  }
+
+  get appends(): number {
+    return this.#appendsBefore + this.#writer.appends;
+  }
+
+  channelCreated(key: string, settings: ChannelSettings): void {
+    this.#channels.set(key, { settings, live: new Map() });
+    this.#append(channelRecord(key, settings));
+  }
+
+  channelDeleted(key: string): void {
+    const channel = this.#channels.get(key);
+    if (channel === undefined) return;
+    this.#channels.delete(key);
+    for (const packed of channel.live.values()) this.#segments.get(segmentOf(packed))!.live--;
+    this.#append(encodeRecord({ type: RecordType.CHANNEL_DELETED, channel: key }));
+    this.#scheduleCompaction();
+  }
+
+  message(keys: readonly string[], msg: Message): void {
+    const { kind, bytes } = encodePayload(msg.payload, this.#options.codec);
+    if (msg.id > this.#maxId) this.#maxId = msg.id;
+    for (const key of keys) {
+      this.#append(
+        encodeRecord({
+          type: RecordType.MESSAGE,
+          channel: key,
+          id: msg.id,
+          attempt: msg.attempt,
+          publishedAt: msg.publishedAt,
+          expiresAt: msg.expiresAt === 0 ? 0 : CLOCK_EPOCH + msg.expiresAt,
+          topic: msg.topic,
+          headers: msg.headers,
+          payloadKind: kind,
+          payload: bytes
+        })
+      );
+      const segment = this.#writer.segment;
+      this.#channels.get(key)!.live.set(msg.id, pack(segment, msg.attempt));
+      const info = this.#segments.get(segment)!;
+      info.live++;
+      info.messages++;
+    }
+  }
+
+  removed(key: string, id: number): void {
+    const channel = this.#channels.get(key);
+    const packed = channel?.live.get(id);
+    if (packed === undefined) return;
+    channel!.live.delete(id);
+    this.#append(encodeRecord({ type: RecordType.ACK, channel: key, id }));
+    const segment = segmentOf(packed);
+    if (--this.#segments.get(segment)!.live === 0) this.#scheduleCompaction();
+  }
+
+  requeued(key: string, id: number): void {
+    const channel = this.#channels.get(key);
+    const packed = channel?.live.get(id);
+    if (packed === undefined) return;
+    channel!.live.set(id, pack(segmentOf(packed), attemptOf(packed) + 1));
+    this.#append(encodeRecord({ type: RecordType.NACK, channel: key, id }));
+  }
+
+  commit(): Promise<void> {
+    return this.#writer.commit();
+  }
+
+  stats(): StoreStats {
+    const w = this.#writer;
+    let bytes = 0;
+    let messages = 0;
+    for (const info of this.#segments.values()) {
+      bytes += info.bytes;
+      messages += info.live;
+    }
+    return {
+      dir: this.#options.dir,
+      fsync: this.#options.fsync,
+      segments: this.#segments.size,
+      bytes: bytes + w.pendingBytes,
+      messages,
+      appends: this.appends,
+      writes: w.writeCount,
+      syncs: w.syncCount,
+      pendingBytes: w.pendingBytes,
+      segmentsDeleted: this.#segmentsDeleted,
+      segmentsRewritten: this.#segmentsRewritten,
+      failure: w.failure?.message ?? null,
+      failures: this.#failures,
+      recovery: { ...this.#recovery, damaged: [...this.#recovery.damaged] }
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#compacting;
+    try {
+      await this.#writer.close();
+    } finally {
+      this.#lock.release();
+    }
+  }
+
+  #newWriter(segment: number): LogWriter {
+    const o = this.#options;
+    const writer = new LogWriter(
+      {
+        dir: o.dir,
+        fsync: o.fsync,
+        fsyncIntervalMs: o.fsyncIntervalMs,
+        segmentBytes: o.segmentBytes,
+        openFile: this.#openFile,
+        idFloor: () => this.#maxId
+      },
+      segment
+    );
+    writer.onSegment = (n) => {
+      this.#snapshot(n);
+      this.#scheduleCompaction();
+    };
+    return writer;
+  }
+
+  /** Starts segment `n`'s bookkeeping and its CHANNEL_CREATED records: older ones may be deleted. */
+  #snapshot(n: number): void {
+    this.#segments.set(n, { live: 0, messages: 0, bytes: 0, damaged: false });
+    for (const [key, channel] of this.#channels) this.#append(channelRecord(key, channel.settings));
+  }
+
+  /** Appends, first replacing a failed writer once the retry delay has passed. */
+  #append(bytes: Uint8Array): void {
+    const w = this.#writer;
+    if (w.failure !== undefined) {
+      const now = Date.now();
+      if (this.#failedAt === 0) {
+        this.#failedAt = now;
+        this.#failures++;
+        this.#logger.error(
+          { err: w.failure },
+          'ringbus: the store cannot write; durable publishes fail'
+        );
+      }
+      if (now - this.#failedAt < RETRY_AFTER_MS) throw w.failure;
+      this.#failedAt = 0;
+      this.#appendsBefore += w.appends;
+      this.#writer = this.#newWriter(w.segment + 1);
+      this.#snapshot(this.#writer.segment);
+    }
+    this.#writer.append(bytes);
+    this.#segments.get(this.#writer.segment)!.bytes += bytes.length;
+  }
+
+  /** A replayed record as a message, or undefined (reported) when its payload does not decode. */
+  #recover(record: MessageRecord, attempt: number, key: string): RecoveredMessage | undefined {
+    let payload: unknown;
+    try {
+      payload = decodePayload(record.payloadKind, record.payload, this.#options.codec);
+    } catch (err) {
+      this.#logger.error(
+        { err, channel: key, id: record.id },
+        'ringbus: a stored payload does not decode (a different codec?); the message is skipped'
+      );
+      return undefined;
+    }
+    return {
+      id: record.id,
+      attempt: Math.max(1, attempt),
+      topic: record.topic,
+      payload,
+      headers: record.headers,
+      publishedAt: record.publishedAt,
+      expiresAt: record.expiresAt
+    };
+  }
+
+  #scheduleCompaction(): void {
+    if (this.#compacting === undefined) setImmediate(() => void this.#compact());
+  }
+
+  /** Deletes fully acked segments from the oldest on; rewrites the oldest when it pins others. */
+  async #compact(): Promise<void> {
+    if (this.#compacting !== undefined) return;
+    let done!: () => void;
+    this.#compacting = new Promise<void>((resolve) => (done = resolve));
+    try {
+      for (;;) {
+        const oldest = Math.min(...this.#segments.keys());
+        if (!(oldest < this.#writer.segment)) break;
+        const info = this.#segments.get(oldest)!;
+        if (info.live === 0) {
+          await this.#writer.commit(); // the records that emptied it, and the next snapshot
+          await this.#remove(oldest, info);
+        } else if (info.live * 2 <= info.messages || this.#pinned(oldest) >= 2) {
+          await this.#rewrite(oldest, info);
+        } else break;
+      }
+    } catch (err) {
+      this.#logger.error({ err }, 'ringbus: store compaction failed; it is tried again later');
+    } finally {
+      this.#compacting = undefined;
+      done();
+    }
+  }
+
+  /** Closed, fully acked segments held back by `oldest`. */
+  #pinned(oldest: number): number {
+    let n = 0;
+    for (const [segment, info] of this.#segments)
+      if (segment > oldest && segment < this.#writer.segment && info.live === 0) n++;
+    return n;
+  }
+
+  async #remove(segment: number, info: SegmentInfo): Promise<void> {
+    const path = join(this.#options.dir, segmentName(segment));
+    if (info.damaged) await rename(path, `${path}.damaged`);
+    else await unlink(path);
+    this.#segments.delete(segment);
+    this.#segmentsDeleted++;
+  }
+
+  /** Appends the live messages of `segment` again (current attempt); then it holds none. */
+  async #rewrite(segment: number, info: SegmentInfo): Promise<void> {
+    const bytes = await readFile(join(this.#options.dir, segmentName(segment)));
+    for (const record of scanSegmentBytes(bytes).records) {
+      if (record.type !== RecordType.MESSAGE) continue;
+      const channel = this.#channels.get(record.channel);
+      const packed = channel?.live.get(record.id);
+      if (packed === undefined || segmentOf(packed) !== segment) continue;
+      const attempt = attemptOf(packed);
+      this.#append(encodeRecord({ ...record, attempt }));
+      const now = this.#writer.segment;
+      channel!.live.set(record.id, pack(now, attempt));
+      const target = this.#segments.get(now)!;
+      target.live++;
+      target.messages++;
+      info.live--;
+    }
+    if (info.live !== 0) {
+      this.#logger.error(
+        { segment: segmentName(segment), lost: info.live },
+        'ringbus: compaction could not read some live messages back; they stay in memory only'
+      );
+      for (const channel of this.#channels.values())
+        for (const [id, packed] of channel.live)
+          if (segmentOf(packed) === segment) channel.live.delete(id);
+      info.live = 0;
+    }
+    this.#segmentsRewritten++;
+  }
+}
+
+function channelRecord(key: string, settings: ChannelSettings): Uint8Array {
+  return encodeRecord({
+    type: RecordType.CHANNEL_CREATED,
+    channel: key,
+    settings: JSON.stringify(settings)
+  });
+}
+
+/** A payload's kind and bytes as links send them (envelope.ts). */
+function encodePayload(
+  payload: unknown,
+  codec: PayloadCodec | undefined
+): { kind: PayloadKindValue; bytes: Uint8Array } {
+  if (payload instanceof Uint8Array) return { kind: PayloadKind.BYTES, bytes: payload };
+  if (typeof payload === 'string') return { kind: PayloadKind.STRING, bytes: utf8.encode(payload) };
+  if (payload === undefined) return { kind: PayloadKind.UNDEFINED, bytes: new Uint8Array(0) };
+  const bytes = encodeValue(payload, codec);
+  return { kind: codec === undefined ? PayloadKind.JSON : PayloadKind.CODEC, bytes };
+}
+
+function decodePayload(
+  kind: PayloadKindValue,
+  bytes: Uint8Array,
+  codec: PayloadCodec | undefined
+): unknown {
+  switch (kind) {
+    case PayloadKind.BYTES:
+      return bytes;
+    case PayloadKind.STRING:
+      return utf8Decoder.decode(bytes);
+    case PayloadKind.JSON:
+      return parseJson(utf8Decoder.decode(bytes));
+    case PayloadKind.CODEC:
+      return decodeWith(codec, bytes);
+    case PayloadKind.UNDEFINED:
+      return undefined;
+  }
+}

@@ -1,0 +1,308 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
+import type { FsyncPolicy } from '../../src/store.js';
+import { SEGMENT_HEADER_BYTES, segmentHeader, segmentName, storeError } from './segment.js';
+
+/** The part of `fs.promises.FileHandle` a writer uses; tests inject fakes that count or fail. */
+export interface SegmentFile {
+  writev(buffers: Uint8Array[]): Promise<{ bytesWritten: number }>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a file; `flags` as `fs.open`. Defaults to `fs.promises.open`. */
+export type OpenSegmentFile = (path: string, flags: string) => Promise<SegmentFile>;
+
+/** Settings of a {@link LogWriter}; the store validates them (store-options.ts). */
+export interface LogWriterSettings {
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  /** A segment takes no more appends once it holds this many bytes. */
+  readonly segmentBytes: number;
+  readonly openFile: OpenSegmentFile;
+  /** The id floor written in each new segment's header (segment.ts). */
+  readonly idFloor: () => number;
+}
+
+/** Appends of one segment that go out together: one `writev`, then one `datasync`. */
+class Batch {
+  readonly segment: number;
+  readonly buffers: Uint8Array[] = [];
+  private settled: Promise<void> | undefined = undefined;
+  private resolveFn: (() => void) | undefined = undefined;
+  private rejectFn: ((err: RingbusError) => void) | undefined = undefined;
+
+  constructor(segment: number) {
+    this.segment = segment;
+  }
+
+  /** One promise per batch, made only when someone waits for it. */
+  get promise(): Promise<void> {
+    return (this.settled ??= new Promise<void>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    }));
+  }
+
+  resolve(): void {
+    this.resolveFn?.();
+  }
+
+  reject(err: RingbusError): void {
+    if (this.rejectFn !== undefined) this.rejectFn(err);
+    else {
+      // A failure nobody waits for yet is reported through stats, not as an unhandled rejection.
+      this.settled = Promise.reject(err);
+      this.settled.catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Pending bytes at which `'batch'` writes without waiting out its interval: the interval bounds
+ * how long a record waits, not how many can wait (a full batch is as cheap to sync as any).
+ */
+export const BATCH_FLUSH_BYTES = 1 << 20;
+
+/** The default opener of {@link LogWriterSettings.openFile}. */
+export const openFileHandle: OpenSegmentFile = (path, flags) => open(path, flags);
+
+/**
+ * Appends records to numbered segment files with group commit: every append made in the same
+ * event-loop turn (or, with `'batch'`, within `fsyncIntervalMs`) goes out in ONE `writev` and,
+ * unless the policy is `'never'`, ONE `datasync`. A segment that reached `segmentBytes` takes no
+ * more appends: the next one starts the next segment (file created, header written, directory
+ * synced). Which segment an append lands in is known when it is made ({@link LogWriter.segment}).
+ *
+ * @remarks After a failed write or sync the writer is failed for good: what reached the disk is
+ * unknown (a retried fsync may report success for lost pages), so every pending and later append
+ * fails; the store starts a new writer on a new segment.
+ */
+export class LogWriter {
+  readonly settings: LogWriterSettings;
+  /** Called when appends move to a new segment, before the append that moved them. */
+  onSegment: (segment: number) => void = () => undefined;
+  #segment: number;
+  /** Bytes the current segment will hold once its pending appends are written. */
+  #assigned = SEGMENT_HEADER_BYTES;
+  #batches: Batch[] = [];
+  #file: SegmentFile | undefined = undefined;
+  #fileSegment = 0;
+  #scheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Bytes appended and not yet taken by a flush. */
+  #pending = 0;
+  #flushing = false;
+  #failure: RingbusError | undefined = undefined;
+  #closed = false;
+  #idle: (() => void)[] = [];
+  /** Records appended. */
+  appends = 0;
+  /** Bytes written to files, headers included. */
+  bytesWritten = 0;
+  /** Batches written (one writev each). */
+  writeCount = 0;
+  /** `datasync` calls on segment files. */
+  syncCount = 0;
+  /** Highest segment whose file is fully written and closed. */
+  completed = 0;
+
+  /** @param segment - the first segment to create (it must not exist) */
+  constructor(settings: LogWriterSettings, segment: number) {
+    this.settings = settings;
+    this.#segment = segment;
+  }
+
+  /** The segment the next append lands in. */
+  get segment(): number {
+    return this.#segment;
+  }
+
+  /** Why appends fail, once a write or sync failed. */
+  get failure(): RingbusError | undefined {
+    return this.#failure;
+  }
+
+  /** Bytes appended but not yet written. */
+  get pendingBytes(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Appends an encoded record (record.ts); `bytes` must not change afterwards.
+   *
+   * @throws {@link RingbusError} `ERR_STORE` once the writer failed, `ERR_CLOSED` after close
+   */
+  append(bytes: Uint8Array): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) throw new RingbusError(ErrorCode.CLOSED, 'the store is closed');
+    if (this.#assigned >= this.settings.segmentBytes && this.#assigned > SEGMENT_HEADER_BYTES) {
+      this.#segment++;
+      this.#assigned = SEGMENT_HEADER_BYTES;
+      this.onSegment(this.#segment);
+    }
+    let batch = this.#batches.at(-1);
+    if (batch === undefined || batch.segment !== this.#segment) {
+      batch = new Batch(this.#segment);
+      this.#batches.push(batch);
+    }
+    batch.buffers.push(bytes);
+    this.#assigned += bytes.length;
+    this.#pending += bytes.length;
+    this.appends++;
+    this.#schedule();
+  }
+
+  /**
+   * Resolves once everything appended so far is written and, per policy, synced; rejects with
+   * `ERR_STORE` if that failed.
+   */
+  commit(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const last = this.#batches.at(-1);
+    if (last !== undefined) return last.promise;
+    if (!this.#flushing) return Promise.resolve();
+    return new Promise<void>((resolve, reject) =>
+      this.#idle.push(() => (this.#failure === undefined ? resolve() : reject(this.#failure)))
+    );
+  }
+
+  /** Writes what is pending, then closes the current file. Later appends throw `ERR_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#flushing || this.#batches.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle.push(resolve);
+        if (!this.#flushing) void this.#flush();
+      });
+    }
+    await this.#closeFile();
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return;
+    if (this.#timer !== undefined && this.#pending >= BATCH_FLUSH_BYTES) {
+      clearTimeout(this.#timer); // a full batch goes now
+      this.#timer = undefined;
+      this.#scheduled = false;
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const { fsync, fsyncIntervalMs } = this.settings;
+    if (fsync === 'batch' && fsyncIntervalMs > 0 && this.#pending < BATCH_FLUSH_BYTES)
+      this.#timer = setTimeout(this.#run, fsyncIntervalMs);
+    else setImmediate(this.#run);
+  }
+
+  #run = (): void => {
+    this.#scheduled = false;
+    this.#timer = undefined;
+    if (!this.#flushing) void this.#flush();
+  };
+
+  /** Writes the pending batches in order; never rejects (failures reject the batches instead). */
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    for (let batch = this.#batches.shift(); batch !== undefined; batch = this.#batches.shift()) {
+      try {
+        if (this.#fileSegment !== batch.segment) await this.#openSegment(batch.segment);
+        let bytes = 0;
+        for (const b of batch.buffers) bytes += b.length;
+        this.#pending -= bytes;
+        await writeAll(this.#file!, batch.buffers);
+        this.writeCount++;
+        this.bytesWritten += bytes;
+        if (this.settings.fsync !== 'never') {
+          await this.#file!.datasync();
+          this.syncCount++;
+        }
+        batch.resolve();
+      } catch (err) {
+        this.#fail(err, batch);
+        break;
+      }
+      // 'batch' gathers again for the next write unless closing; the others write at once.
+      if (this.settings.fsync === 'batch' && !this.#closed) break;
+    }
+    this.#flushing = false;
+    if (this.#batches.length > 0 && this.#failure === undefined) this.#schedule();
+    else for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  async #openSegment(segment: number): Promise<void> {
+    await this.#closeFile();
+    const { dir, openFile, fsync } = this.settings;
+    const path = join(dir, segmentName(segment));
+    const file = await openFile(path, 'wx').catch((err: unknown) => {
+      throw storeError(`cannot create segment ${path}`, err);
+    });
+    this.#file = file;
+    this.#fileSegment = segment;
+    await writeAll(file, [segmentHeader(this.settings.idFloor())]);
+    this.bytesWritten += SEGMENT_HEADER_BYTES;
+    // The new file's directory entry must be durable before anything in the file counts as such.
+    if (fsync !== 'never') await syncDirectory(openFile, dir);
+  }
+
+  async #closeFile(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined) return;
+    this.#file = undefined;
+    await file.close().catch(() => undefined);
+    this.completed = this.#fileSegment;
+  }
+
+  #fail(err: unknown, batch: Batch): void {
+    const failure =
+      err instanceof RingbusError && err.code === ErrorCode.STORE
+        ? err
+        : storeError(`cannot append to segment ${segmentName(batch.segment)}`, err);
+    this.#failure = failure;
+    batch.reject(failure);
+    for (const b of this.#batches.splice(0)) b.reject(failure);
+    this.#pending = 0;
+    void this.#closeFile();
+  }
+}
+
+/** Writes every byte of `buffers`, continuing after a short write. */
+async function writeAll(file: SegmentFile, buffers: Uint8Array[]): Promise<void> {
+  let rest = buffers;
+  let left = rest.reduce((n, b) => n + b.length, 0);
+  while (left > 0) {
+    const { bytesWritten } = await file.writev(rest);
+    if (bytesWritten <= 0) throw new Error('writev wrote no bytes');
+    left -= bytesWritten;
+    let skip = bytesWritten;
+    const next: Uint8Array[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    rest = next;
+  }
+}
+
+/** Makes a new file's directory entry durable (POSIX; ignored where directories cannot sync). */
+async function syncDirectory(openFile: OpenSegmentFile, dir: string): Promise<void> {
+  let handle: SegmentFile;
+  try {
+    handle = await openFile(dir, 'r');
+  } catch {
+    return; // Windows cannot open a directory; its file system orders the entry itself.
+  }
+  try {
+    await handle.datasync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  } finally {
+    await handle.close();
+  }
+}
