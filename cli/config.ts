@@ -73,6 +73,19 @@ export const configSchema = z.strictObject(
       .optional(),
     logLevel: z
       .enum(LOG_LEVEL_NAMES, { error: `must be one of ${LOG_LEVEL_NAMES.join(', ')}` })
+      .optional(),
+    // The bus validates the store's fields (docs/durability.md); here only its shape.
+    store: z
+      .strictObject({
+        dir: str,
+        fsync: z
+          .enum(['always', 'batch', 'never'], {
+            error: "must be 'always', 'batch' or 'never'"
+          })
+          .optional(),
+        fsyncIntervalMs: int(0).optional(),
+        segmentBytes: int(1).optional()
+      })
       .optional()
   },
   { error: 'must be a JSON object' }

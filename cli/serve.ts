@@ -22,10 +22,12 @@ const OPTIONS = {
   connect: { type: 'string', multiple: true },
   config: { type: 'string', short: 'c' },
   id: { type: 'string' },
+  store: { type: 'string' },
   'log-level': { type: 'string' }
 } as const;
 
 const HELP = `Usage: ringbus serve [--listen <url>]... [--connect <url>]... [--config <file>]
+                     [--store <dir>]
 
 Runs a bus that other buses and the ringbus commands link to. It answers
 '${'$'}sys.stats' requests (see 'ringbus stats') and stops cleanly on SIGINT / SIGTERM.
@@ -37,8 +39,11 @@ Options:
                          ws://host:port/path
                          port 0 picks a free port (the real one is printed)
       --connect <url>    also link to another bus at this URL; repeatable
-  -c, --config <file>    JSON config file (listen / connect options, auth tokens, id, logLevel)
+  -c, --config <file>    JSON config file (listen / connect options, auth tokens, id,
+                         logLevel, store)
       --id <id>          this bus's id (default: the config's, else random)
+      --store <dir>      keep named QoS 1 channels in a write-ahead log in <dir>, so
+                         they survive a restart or a crash (docs/durability.md)
       --log-level <lvl>  ${LOG_LEVEL_NAMES.join(' | ')} (default ${DEFAULT_LOG_LEVEL});
                          below info, link up/down lines are not printed
   -h, --help             show this help
@@ -85,9 +90,12 @@ export const serveCommand: Command = {
       );
     }
     const id = values.id ?? config.id;
+    const store =
+      values.store === undefined ? config.store : { ...config.store, dir: values.store };
     const bus = new Bus({
       logger: stderrLogger(level, io),
-      ...(id === undefined ? {} : { id })
+      ...(id === undefined ? {} : { id }),
+      ...(store === undefined ? {} : { store })
     });
     // Before the first listener opens, so a SIGTERM during start-up still closes cleanly.
     const stop = stopSignal();

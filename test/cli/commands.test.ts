@@ -289,3 +289,35 @@ describe('ringbus signals', { concurrency: true }, () => {
     assert.equal(existsSync(sock), false);
   });
 });
+
+describe('ringbus serve --store', () => {
+  it('keeps a named QoS 1 channel across a restart, even a SIGKILL', async (t) => {
+    const storeDir = join(dir, 'store');
+    const first = await startServe(t, ['--listen', 'tcp://127.0.0.1:0', '--store', storeDir]);
+    const url = first.urls[0]!;
+    // A QoS 1 consumer creates the channel on the serving bus, then leaves it.
+    const consumer = await subscribed(t, [url, 'jobs.*', '--channel', 'w', '--qos', '1']);
+    consumer.kill('SIGTERM');
+    await consumer.result();
+    const pub = await runCli(t, ['pub', url, 'jobs.a', 'kept', '--qos', '1']);
+    assert.equal(pub.code, 0, pub.stderr);
+    first.serve.kill('SIGKILL'); // acked by pub: on disk, whatever happens to the process now
+    await first.serve.result();
+
+    const second = await startServe(t, ['--listen', 'tcp://127.0.0.1:0', '--store', storeDir]);
+    const sub = startCli(t, [
+      'sub',
+      second.urls[0]!,
+      'jobs.*',
+      '--channel',
+      'w',
+      '--qos',
+      '1',
+      '--count',
+      '1'
+    ]);
+    const r = await sub.result();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'jobs.a kept\n');
+  });
+});
