@@ -159,3 +159,13 @@ export function markdownTable(t: Table, level = '###'): string {
     ''
   ].join('\n');
 }
+
+/** Legend lines as a Markdown list: a line indented by two spaces continues the item before it. */
+export function markdownList(lines: readonly string[]): string[] {
+  const items: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('  ')) items[items.length - 1] += ` ${line.trim()}`;
+    else items.push(line);
+  }
+  return items.map((l) => `- ${l}`);
+}

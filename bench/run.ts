@@ -1,16 +1,17 @@
 /**
  * `npm run bench`: every in-process scenario in one process and one run, then the GC profiles and
  * the allocation child, then the worker-thread suite (bench/worker/: ringbus across a worker
- * boundary against postMessage and a hand-written SharedArrayBuffer ring), then the network suite
- * (bench/net/: ringbus and its peers in child processes over loopback); prints the tables and
- * writes docs/benchmarks.md. Never part of `npm test`.
+ * boundary against postMessage and a hand-written SharedArrayBuffer ring), then the durable suite
+ * (bench/durable/: QoS 1 publishing to ringbus's write-ahead log against NATS JetStream, and
+ * recovery), then the network suite (bench/net/: ringbus and its peers in child processes over
+ * loopback); prints the tables and writes docs/benchmarks.md. Never part of `npm test`.
  *
- * Environment: RINGBUS_BENCH_SUITES picks suites, comma-separated from `in-process`, `worker`
- * and `net` (default: all three); only a run of all three writes docs/benchmarks.md, a partial
- * one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run bench` runs the worker suite
- * alone (about 75 s) without the network suite (about ten minutes). The RINGBUS_WORKER_*
- * variables of bench/worker/run.ts and the RINGBUS_NET_* ones of bench/net/run.ts narrow those
- * suites.
+ * Environment: RINGBUS_BENCH_SUITES picks suites, comma-separated from `in-process`, `worker`,
+ * `durable` and `net` (default: all four); only a run of all four writes docs/benchmarks.md, a
+ * partial one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run bench` runs the worker
+ * suite alone (about 75 s) without the network suite (about ten minutes). The RINGBUS_WORKER_*,
+ * RINGBUS_DURABLE_* and RINGBUS_NET_* variables of bench/worker/run.ts, bench/durable/run.ts and
+ * bench/net/run.ts narrow those suites.
  * `--only=a,e` runs just those in-process scenarios (see onlyArg).
  */
 import { writeFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ import {
   gcProfile,
   machineInfo
 } from './harness.js';
+import { type DurableReport, runDurableBenchmarks } from './durable/run.js';
+import { durableSection, durableTables, durableTargets } from './durable/report.js';
 import { killOwnedOnExitSignals } from './net/harness.js';
 import { NET_LEGEND, netTables, netTargets, peerLines } from './net/report.js';
 import { type NetReport, runNetBenchmarks } from './net/run.js';
@@ -62,6 +65,7 @@ import {
   allocTable,
   gcTable,
   machineLines,
+  markdownList,
   markdownTable,
   ratio,
   scenarioTable,
@@ -256,19 +260,9 @@ function netSection(net: NetReport, targets: Table): string[] {
     markdownTable(targets, '###'),
     // A note holds one line per skipped peer: a list in Markdown.
     ...netTables(net).map((t) => markdownTable({ ...t, note: t.note?.replace(/^/gm, '- ') })),
-    ...legendLines(),
+    ...markdownList(NET_LEGEND),
     ''
   ];
-}
-
-/** NET_LEGEND as a Markdown list (its continuation lines are indented by two spaces). */
-function legendLines(): string[] {
-  const items: string[] = [];
-  for (const line of NET_LEGEND) {
-    if (line.startsWith('  ')) items[items.length - 1] += ` ${line.trim()}`;
-    else items.push(line);
-  }
-  return items.map((l) => `- ${l}`);
 }
 
 /** The worker-thread suite: what it compares, how, its targets and its tables. */
@@ -315,7 +309,7 @@ function workerSection(report: WorkerReport, targets: Table): string[] {
     '',
     markdownTable(targets, '###'),
     ...workerTables(report).map((t) => markdownTable({ ...t, note: t.note?.replace(/^/gm, '- ') })),
-    ...WORKER_LEGEND.map((l) => `- ${l}`),
+    ...markdownList(WORKER_LEGEND),
     ''
   ];
 }
@@ -334,6 +328,11 @@ interface WorkerSuiteReport {
   targets: Table;
 }
 
+interface DurableSuiteReport {
+  report: DurableReport;
+  targets: Table;
+}
+
 interface NetworkSuiteReport {
   net: NetReport;
   targets: Table;
@@ -345,6 +344,7 @@ function markdown(
   seconds: number,
   { results, targets, gc, alloc, floorNs }: InProcessReport,
   worker: WorkerSuiteReport,
+  durable: DurableSuiteReport,
   { net, targets: netTargetTable, sizes }: NetworkSuiteReport
 ): string {
   return [
@@ -354,8 +354,10 @@ function markdown(
     '',
     'ringbus against in-process peers: `node:events` EventEmitter, eventemitter3, mitt, tseep, an RxJS',
     '`Subject` and emittery; then across a worker-thread boundary against `postMessage` and a',
-    'hand-written SharedArrayBuffer ring ([Worker threads](#worker-threads)); then over the network',
-    'against raw sockets, ws, NATS, Redis, MQTT, ZeroMQ and socket.io ([Network](#network)). Run it',
+    'hand-written SharedArrayBuffer ring ([Worker threads](#worker-threads)); then durable QoS 1',
+    'publishing to its write-ahead log against NATS JetStream ([Durable QoS 1](#durable-qos-1)); then',
+    'over the network against raw sockets, ws, NATS, Redis, MQTT, ZeroMQ and socket.io',
+    '([Network](#network)). Run it',
     'with `npm run bench` (it compiles, then runs `build/bench/run.js` under `--expose-gc`); it is',
     'never part of `npm test`. The code is in `bench/`.',
     '',
@@ -391,6 +393,7 @@ function markdown(
     markdownTable(gc),
     markdownTable(alloc),
     ...workerSection(worker.report, worker.targets),
+    ...durableSection(durable.report, durable.targets),
     ...netSection(net, netTargetTable),
     '## Browser build',
     '',
@@ -421,7 +424,7 @@ function onlyArg(): string[] | undefined {
 }
 
 /** The suites of a full run, in order; RINGBUS_BENCH_SUITES picks some of them. */
-const SUITES = ['in-process', 'worker', 'net'] as const;
+const SUITES = ['in-process', 'worker', 'durable', 'net'] as const;
 type Suite = (typeof SUITES)[number];
 
 function selectedSuites(): readonly Suite[] {
@@ -468,6 +471,18 @@ async function runWorkerSuite(): Promise<WorkerSuiteReport> {
   return { report, targets };
 }
 
+async function runDurableSuite(): Promise<DurableSuiteReport> {
+  console.log(
+    "\nDurable suite: QoS 1 publishing to ringbus's write-ahead log under each fsync policy, the\n" +
+      'in-memory QoS 1 baseline and NATS JetStream with file storage; then recovery.'
+  );
+  const report = await runDurableBenchmarks();
+  for (const t of durableTables(report)) console.log(textTable(t));
+  const targets = targetTable(durableTargets(report), 'Durable targets');
+  console.log(textTable(targets));
+  return { report, targets };
+}
+
 async function runNetwork(): Promise<NetworkSuiteReport> {
   console.log(
     '\nNetwork suite: ringbus and its peers in child processes over loopback; a peer whose npm\n' +
@@ -500,16 +515,22 @@ async function main(): Promise<void> {
   const suites = selectedSuites();
   const inProcess = suites.includes('in-process') ? await runInProcess() : undefined;
   const worker = suites.includes('worker') ? await runWorkerSuite() : undefined;
+  const durable = suites.includes('durable') ? await runDurableSuite() : undefined;
   const network = suites.includes('net') ? await runNetwork() : undefined;
 
   const seconds = (performance.now() - started) / 1000;
-  if (inProcess === undefined || worker === undefined || network === undefined) {
+  if (
+    inProcess === undefined ||
+    worker === undefined ||
+    durable === undefined ||
+    network === undefined
+  ) {
     console.log(
       `\nRINGBUS_BENCH_SUITES=${suites.join(',')}: a partial run, ${OUTPUT} not written (${seconds.toFixed(0)} s)`
     );
     return;
   }
-  writeFileSync(OUTPUT, markdown(info, seconds, inProcess, worker, network));
+  writeFileSync(OUTPUT, markdown(info, seconds, inProcess, worker, durable, network));
   console.log(`\nwrote ${OUTPUT} (${seconds.toFixed(0)} s)`);
 }
 

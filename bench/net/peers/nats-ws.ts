@@ -8,10 +8,9 @@
  * this peer install the `ws` package's class there before connecting (the other WebSocket peers'
  * clients are `ws` too). The server does not negotiate compression unless configured to.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServerBinary } from '../harness.js';
+import { startNatsServer } from '../nats-server.js';
 import type { Broker } from '../peer.js';
 import { natsPeer } from './nats.js';
 
@@ -28,24 +27,13 @@ function config(port: number): string {
   ].join('\n');
 }
 
-/** nats-server with the config above, in a temporary directory removed when it stops. */
-async function startServer(): Promise<Broker> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringbus-nats-ws-'));
-  const file = path.join(dir, 'nats-server.conf');
-  const cleanUp = (): void => rmSync(dir, { recursive: true, force: true });
-  try {
-    const broker = await startServerBinary('nats-server', (port) => {
-      writeFileSync(file, config(port));
-      return ['-c', file];
-    });
-    return {
-      endpoint: broker.endpoint,
-      stop: () => broker.stop().finally(cleanUp)
-    };
-  } catch (err) {
-    cleanUp();
-    throw err;
-  }
+/** nats-server with the config above, written into the server's temporary directory. */
+function startServer(): Promise<Broker> {
+  return startNatsServer((port, dir) => {
+    const file = path.join(dir, 'nats-server.conf');
+    writeFileSync(file, config(port));
+    return ['-c', file];
+  });
 }
 
 export const natsWs = natsPeer({

@@ -8,13 +8,13 @@
  * every {@link FLUSH_EVERY_BYTES} of payload, and `send` asks the caller to wait while
  * {@link MAX_FLUSHES} are still unanswered, so at most about 1 MiB is in flight toward the server.
  */
+import { missingPackages, packageVersions } from '../harness.js';
 import {
-  binaryVersion,
-  missingBinary,
-  missingPackages,
-  packageVersions,
-  startServerBinary
-} from '../harness.js';
+  loopbackArgs,
+  missingNatsServer,
+  natsServerVersion,
+  startNatsServer
+} from '../nats-server.js';
 import {
   type Broker,
   type Endpoint,
@@ -99,15 +99,13 @@ export function natsPeer(t: NatsTransport): NetPeer {
     transports: t.transports,
 
     async available() {
-      const binary = missingBinary('nats-server', ['--version']);
-      if (binary !== undefined) return binary;
-      return missingPackages(t.packages);
+      return missingNatsServer() ?? (await missingPackages(t.packages));
     },
 
     versions: () =>
       Promise.resolve({
         ...packageVersions(t.packages),
-        'nats-server': binaryVersion('nats-server', ['--version'], /(v[\d.]+)/)
+        'nats-server': natsServerVersion()
       }),
 
     startBroker: () => t.startServer(),
@@ -133,8 +131,7 @@ export const nats: NetPeer = natsPeer({
   name: 'nats',
   transports: ['tcp'],
   packages: ['nats'],
-  startServer: () =>
-    startServerBinary('nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port)]),
+  startServer: () => startNatsServer(loopbackArgs),
   async connect(endpoint) {
     if ('path' in endpoint) throw new Error('nats runs over TCP only');
     const { connect } = await import('nats');
