@@ -294,7 +294,7 @@ describe('ringbus serve --store', () => {
   it('keeps a named QoS 1 channel across a restart, even a SIGKILL', async (t) => {
     const storeDir = join(dir, 'store');
     const first = await startServe(t, ['--listen', 'tcp://127.0.0.1:0', '--store', storeDir]);
-    const url = first.urls[0]!;
+    const url = first.urls[0];
     // A QoS 1 consumer creates the channel on the serving bus, then leaves it.
     const consumer = await subscribed(t, [url, 'jobs.*', '--channel', 'w', '--qos', '1']);
     consumer.kill('SIGTERM');
@@ -307,7 +307,7 @@ describe('ringbus serve --store', () => {
     const second = await startServe(t, ['--listen', 'tcp://127.0.0.1:0', '--store', storeDir]);
     const sub = startCli(t, [
       'sub',
-      second.urls[0]!,
+      second.urls[0],
       'jobs.*',
       '--channel',
       'w',
