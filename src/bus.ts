@@ -31,7 +31,7 @@ import {
   subscribeOptionsSchema
 } from './options.js';
 import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
-import type { DurableStore, RecoveredChannel } from './store.js';
+import type { DurableStore, RecoveredChannel, RecoveredMessage } from './store.js';
 import { environment } from './link/transport.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
 import { SubjectIndex } from './subject-index.js';
@@ -886,7 +886,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         `MSG on '${frame.topic}' for a subscription to '${queue.pattern}', which it does not match`
       );
     }
-    if (queue.closed || queue.isBlockedFor(frame.topic)) return false;
+    // A full durable channel refuses what it did not record (the sender retries or dead-letters).
+    if (
+      queue.closed ||
+      queue.isBlockedFor(frame.topic) ||
+      (queue.journal !== undefined && queue.isFull)
+    )
+      return false;
     const now = this.clock.now();
     const meta = remoteMeta(frame, origin, now, this, frame.tag);
     const msg =
@@ -1090,17 +1096,24 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     );
     this.channels.set(channel.key, queue);
     this.makeDurable(queue, channel.key);
-    for (const m of channel.messages) {
-      const headers = Object.keys(m.headers).length === 0 ? NO_HEADERS : m.headers;
-      const expiresAt = m.expiresAt === 0 ? 0 : m.expiresAt - CLOCK_EPOCH;
-      const meta =
-        headers === NO_HEADERS && expiresAt === 0
-          ? PLAIN
-          : new PublishMeta(headers, expiresAt, undefined);
-      queue.requeue(
-        new ReliableMessage(m.topic, m.payload, m.id, m.attempt, m.publishedAt - CLOCK_EPOCH, meta)
-      );
+    queue.spilled = channel.spilled;
+    for (const m of channel.messages) queue.requeue(revive(m));
+  }
+
+  /** @internal {@link QueueHost} */
+  loadSpilled(queue: Queue, max: number): Message[] {
+    const store = this.store!;
+    const loaded = store.load(queue.durableKey, max);
+    if (loaded.length === 0 && !queue.waitingForStore) {
+      // Spilled records still in the write batch: read them once they are written.
+      queue.waitingForStore = true;
+      const wake = (): void => {
+        queue.waitingForStore = false;
+        queue.wake();
+      };
+      store.commit().then(wake, wake);
     }
+    return loaded.map(revive);
   }
 
   private emitSafe<E extends keyof BusEvents>(event: E, ...args: Parameters<BusEvents[E]>): void {
@@ -1138,6 +1151,24 @@ function remoteMeta(
     origin,
     hops,
     tag
+  );
+}
+
+/** A message read back from the store, as its channel delivers it. */
+function revive(m: RecoveredMessage): ReliableMessage {
+  const headers = Object.keys(m.headers).length === 0 ? NO_HEADERS : m.headers;
+  const expiresAt = m.expiresAt === 0 ? 0 : m.expiresAt - CLOCK_EPOCH;
+  const meta =
+    headers === NO_HEADERS && expiresAt === 0
+      ? PLAIN
+      : new PublishMeta(headers, expiresAt, undefined);
+  return new ReliableMessage(
+    m.topic,
+    m.payload,
+    m.id,
+    m.attempt,
+    m.publishedAt - CLOCK_EPOCH,
+    meta
   );
 }
 

@@ -25,6 +25,11 @@ export interface QueueHost {
   schedule(queue: Queue): void;
   dropped(queue: Queue, msg: Message, reason: DropReason): void;
   deadLettered(queue: Queue, msg: Message, reason: DeadLetterReason): void;
+  /**
+   * Reads back up to `max` of a durable queue's spilled messages; when none can be read yet (not
+   * written), wakes the queue once they are.
+   */
+  loadSpilled(queue: Queue, max: number): Message[];
 }
 
 const DROP_OLDEST = 0;
@@ -72,6 +77,10 @@ export class Queue implements MessageOwner, LogReader {
   journal: DurableStore | undefined;
   /** This channel's key in {@link Queue.journal}. */
   durableKey: string;
+  /** Messages of this durable channel that wait in the store only (its ring was full). */
+  spilled: number;
+  /** A read of spilled messages waits for the store to write them. */
+  waitingForStore = false;
   /** The link this queue serves alone (its interest queue, or a proxy's private queue): messages from there never enter. */
   owner: Upstream | undefined;
   /** A remote-origin message waits for a consumer other than its origin's proxy: no self-wake. */
@@ -140,6 +149,7 @@ export class Queue implements MessageOwner, LogReader {
     this.consumers = [];
     this.journal = undefined;
     this.durableKey = '';
+    this.spilled = 0;
     this.owner = undefined;
     this.parked = false;
     this.single = undefined;
@@ -170,6 +180,7 @@ export class Queue implements MessageOwner, LogReader {
       this.ring.size +
       this.retry.size +
       this.delayed.size +
+      this.spilled +
       Math.min(this.unread, this.ring.capacity)
     );
   }
@@ -177,6 +188,11 @@ export class Queue implements MessageOwner, LogReader {
   /** Messages of the shared log this direct queue has not read yet (0 for other queues). */
   private get unread(): number {
     return this.log === undefined ? 0 : this.log.head - this.cursor;
+  }
+
+  /** True while the ring holds `capacity` messages. */
+  get isFull(): boolean {
+    return this.ring.isFull;
   }
 
   /** Real capacity (queueSize rounded up to a power of two). */
@@ -204,7 +220,8 @@ export class Queue implements MessageOwner, LogReader {
    * conflating queue always has room for a topic it holds (the new message replaces the old).
    */
   isBlockedFor(topic: string): boolean {
-    if (this.overflowCode !== BLOCK || !this.ring.isFull) return false;
+    if (this.overflowCode !== BLOCK || !this.ring.isFull || this.journal !== undefined)
+      return false;
     const seq = this.conflated?.get(topic);
     return seq === undefined || seq < this.shifted;
   }
@@ -230,6 +247,7 @@ export class Queue implements MessageOwner, LogReader {
    * @returns false when the message did not enter (drop-newest on a full queue)
    */
   push(msg: Message): boolean {
+    if (this.spilled !== 0 && this.spill(msg)) return true;
     const conflated = this.conflated;
     if (conflated !== undefined) {
       const seq = conflated.get(msg.topic);
@@ -240,6 +258,12 @@ export class Queue implements MessageOwner, LogReader {
       }
     }
     if (!this.ring.push(msg)) {
+      if (this.journal !== undefined) {
+        // A durable channel never blocks: what it recorded waits on disk, the rest is refused.
+        if (this.spill(msg)) return true;
+        this.overflowed(msg);
+        return false;
+      }
       if (this.overflowCode === DROP_OLDEST) {
         this.overflowed(this.take()!);
         this.ring.push(msg);
@@ -254,6 +278,23 @@ export class Queue implements MessageOwner, LogReader {
     if (conflated !== undefined) conflated.set(msg.topic, this.shifted + this.ring.size - 1);
     if (!this.scheduled) this.host.schedule(this);
     return true;
+  }
+
+  /** Leaves a message this durable queue's store recorded on disk only; false if it did not. */
+  private spill(msg: Message): boolean {
+    if (msg.qos !== 1 || msg.meta.tag !== 0 || !this.journal!.spilled(this.durableKey, msg.id))
+      return false;
+    this.spilled++;
+    return true;
+  }
+
+  /** Reads spilled messages back into the ring once it is half empty. */
+  private refill(): void {
+    if (this.spilled === 0 || this.closed || this.ring.size > this.ring.capacity >> 1) return;
+    const loaded = this.host.loadSpilled(this, this.ring.capacity - this.ring.size);
+    for (const msg of loaded) this.ring.push(msg);
+    this.spilled = this.journal!.spilledCount(this.durableKey);
+    if (loaded.length > 0) this.wake();
   }
 
   /**
@@ -286,6 +327,7 @@ export class Queue implements MessageOwner, LogReader {
     this.retryBudget = 0;
     this.draining = false;
     if (stopped && !this.paused && !this.parked) this.wake();
+    this.refill();
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
 
@@ -364,6 +406,7 @@ export class Queue implements MessageOwner, LogReader {
       if (msg === undefined) break;
       this.deliver(consumer, msg);
     }
+    if (!this.draining) this.refill();
     if (this.roomWaiters.length > 0 && !this.ring.isFull) this.releaseRoomWaiters();
   }
 

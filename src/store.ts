@@ -63,11 +63,16 @@ export interface RecoveredMessage {
   readonly expiresAt: number;
 }
 
-/** A durable channel read back from the log, its unacked messages in publish order. @internal */
+/**
+ * A durable channel read back from the log: its first unacked messages in publish order (up to
+ * `queueSize`), and how many more wait on disk. @internal
+ */
 export interface RecoveredChannel {
   readonly key: string;
   readonly settings: ChannelSettings;
   readonly messages: readonly RecoveredMessage[];
+  /** Unacked messages left on disk, read back with {@link DurableStore.load}. */
+  readonly spilled: number;
 }
 
 /** A damaged spot the recovery stopped at (never delivered). */
@@ -157,6 +162,17 @@ export interface DurableStore {
   removed(key: string, id: number): void;
   /** A message went back to the channel for another attempt. */
   requeued(key: string, id: number): void;
+  /**
+   * The channel's queue is full: message `id`, just recorded by {@link DurableStore.message}, stays
+   * on disk only, and so does every later one until the backlog is read back.
+   *
+   * @returns false when the store does not hold that message (it was not recorded)
+   */
+  spilled(key: string, id: number): boolean;
+  /** Reads back up to `max` spilled messages of the channel, oldest first. */
+  load(key: string, max: number): RecoveredMessage[];
+  /** Spilled messages of the channel left on disk. */
+  spilledCount(key: string): number;
   /** Resolves once every record appended so far is durable; rejects with `ERR_STORE`. */
   commit(): Promise<void>;
   stats(): StoreStats;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RingbusError } from '../../src/errors.js';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { CLOCK_EPOCH } from '../../src/clock.js';
 import {
   type PayloadCodec,
@@ -24,9 +24,10 @@ import type {
 import { DirectoryLock } from './directory-lock.js';
 import { LogWriter, type OpenSegmentFile, openFileHandle } from './log-writer.js';
 import { type MessageRecord, type PayloadKindValue, RecordType, encodeRecord } from './record.js';
-import { type SegmentInfo, replayDirectory } from './recovery.js';
+import { type SegmentInfo, type WindowEntry, replayDirectory } from './recovery.js';
+import { SpillState } from './spill.js';
 import { scanSegmentBytes } from './scan.js';
-import { segmentName, storeError } from './segment.js';
+import { SEGMENT_HEADER_BYTES, segmentName, storeError } from './segment.js';
 
 /** A live message's segment and attempt in one number: no object per message. */
 const ATTEMPT_BITS = 1024;
@@ -40,8 +41,13 @@ const RETRY_AFTER_MS = 1000;
 
 interface LiveChannel {
   readonly settings: ChannelSettings;
-  /** Unacked messages: id → packed (segment, attempt). */
+  /** Unacked messages in memory: id → packed (segment, attempt). */
   readonly live: Map<number, number>;
+  /** Unacked messages on disk only, when the channel's queue overflowed. */
+  spill: SpillState | undefined;
+  /** Where the channel's last MESSAGE record went: a spill starts there. */
+  lastSegment: number;
+  lastOffset: number;
 }
 
 const utf8 = new TextEncoder();
@@ -102,18 +108,13 @@ export class FileStore implements DurableStore {
       const recovered: RecoveredChannel[] = [];
       let messages = 0;
       for (const [key, channel] of replay.channels) {
-        const live = new Map<number, number>();
-        const list: RecoveredMessage[] = [];
-        const entries = [...channel.live.values()].sort((a, b) => a.record.id - b.record.id);
-        for (const entry of entries) {
-          const message = this.#recover(entry.record, entry.attempt, key);
-          if (message === undefined) continue;
-          live.set(entry.record.id, pack(entry.segment, entry.attempt));
-          list.push(message);
-        }
-        this.#channels.set(key, { settings: channel.settings, live });
-        recovered.push({ key, settings: channel.settings, messages: list });
-        messages += list.length;
+        const state = liveChannel(channel.settings);
+        state.spill = channel.spill;
+        this.#channels.set(key, state);
+        const list = this.#revive(key, state, channel.window);
+        const spilled = channel.spill?.count ?? 0;
+        recovered.push({ key, settings: channel.settings, messages: list, spilled });
+        messages += list.length + spilled;
       }
       this.recovered = recovered;
       this.#writer = this.#newWriter(replay.nextSegment);
@@ -151,8 +152,12 @@ export class FileStore implements DurableStore {
     return new FileStore(options, logger, hooks);
   }
 
+  /** The writer's failure until the retry delay passed (then the next append tries a new segment). */
   get failure(): RingbusError | undefined {
-    return this.#writer.failure;
+    const failure = this.#writer.failure;
+    if (failure === undefined) return undefined;
+    this.#noteFailure(failure);
+    return Date.now() - this.#failedAt < RETRY_AFTER_MS ? failure : undefined;
   }
 
   get appends(): number {
@@ -160,8 +165,8 @@ export class FileStore implements DurableStore {
   }
 
   channelCreated(key: string, settings: ChannelSettings): void {
-    this.#channels.set(key, { settings, live: new Map() });
-    this.#append(channelRecord(key, settings));
+    this.#channels.set(key, liveChannel(settings));
+    this.#record(channelRecord(key, settings));
   }
 
   channelDeleted(key: string): void {
@@ -169,7 +174,9 @@ export class FileStore implements DurableStore {
     if (channel === undefined) return;
     this.#channels.delete(key);
     for (const packed of channel.live.values()) this.#segments.get(segmentOf(packed))!.live--;
-    this.#append(encodeRecord({ type: RecordType.CHANNEL_DELETED, channel: key }));
+    for (const [segment, n] of channel.spill?.perSegment ?? [])
+      this.#segments.get(segment)!.live -= n;
+    this.#record(encodeRecord({ type: RecordType.CHANNEL_DELETED, channel: key }));
     this.#scheduleCompaction();
   }
 
@@ -177,7 +184,7 @@ export class FileStore implements DurableStore {
     const { kind, bytes } = encodePayload(msg.payload, this.#options.codec);
     if (msg.id > this.#maxId) this.#maxId = msg.id;
     for (const key of keys) {
-      this.#append(
+      const offset = this.#append(
         encodeRecord({
           type: RecordType.MESSAGE,
           channel: key,
@@ -192,7 +199,10 @@ export class FileStore implements DurableStore {
         })
       );
       const segment = this.#writer.segment;
-      this.#channels.get(key)!.live.set(msg.id, pack(segment, msg.attempt));
+      const channel = this.#channels.get(key)!;
+      channel.live.set(msg.id, pack(segment, msg.attempt));
+      channel.lastSegment = segment;
+      channel.lastOffset = offset;
       const info = this.#segments.get(segment)!;
       info.live++;
       info.messages++;
@@ -204,7 +214,7 @@ export class FileStore implements DurableStore {
     const packed = channel?.live.get(id);
     if (packed === undefined) return;
     channel!.live.delete(id);
-    this.#append(encodeRecord({ type: RecordType.ACK, channel: key, id }));
+    this.#record(encodeRecord({ type: RecordType.ACK, channel: key, id }));
     const segment = segmentOf(packed);
     if (--this.#segments.get(segment)!.live === 0) this.#scheduleCompaction();
   }
@@ -214,7 +224,39 @@ export class FileStore implements DurableStore {
     const packed = channel?.live.get(id);
     if (packed === undefined) return;
     channel!.live.set(id, pack(segmentOf(packed), attemptOf(packed) + 1));
-    this.#append(encodeRecord({ type: RecordType.NACK, channel: key, id }));
+    this.#record(encodeRecord({ type: RecordType.NACK, channel: key, id }));
+  }
+
+  spilled(key: string, id: number): boolean {
+    const channel = this.#channels.get(key);
+    const packed = channel?.live.get(id);
+    if (packed === undefined) return false;
+    channel!.live.delete(id);
+    channel!.spill ??= new SpillState(channel!.lastSegment, channel!.lastOffset, id - 1);
+    channel!.spill.add(segmentOf(packed));
+    return true;
+  }
+
+  load(key: string, max: number): RecoveredMessage[] {
+    const channel = this.#channels.get(key);
+    const spill = channel?.spill;
+    if (spill === undefined) return [];
+    const entries = spill.read(this.#options.dir, key, max, this.#written, this.#segmentNumbers());
+    if (entries.length === 0 && spill.count > 0 && this.#writer.failure !== undefined) {
+      // Their records never reached the disk (their publishers were told): nothing to wait for.
+      this.#logger.error(
+        { channel: key, lost: spill.count },
+        'ringbus: spilled messages were lost with a failed write'
+      );
+      for (const [segment, n] of spill.perSegment) this.#segments.get(segment)!.live -= n;
+      spill.count = 0;
+    }
+    if (spill.count === 0) channel!.spill = undefined;
+    return this.#revive(key, channel!, entries);
+  }
+
+  spilledCount(key: string): number {
+    return this.#channels.get(key)?.spill?.count ?? 0;
   }
 
   commit(): Promise<void> {
@@ -223,6 +265,7 @@ export class FileStore implements DurableStore {
 
   stats(): StoreStats {
     const w = this.#writer;
+    if (w.failure !== undefined) this.#noteFailure(w.failure);
     let bytes = 0;
     let messages = 0;
     for (const info of this.#segments.values()) {
@@ -233,7 +276,7 @@ export class FileStore implements DurableStore {
       dir: this.#options.dir,
       fsync: this.#options.fsync,
       segments: this.#segments.size,
-      bytes: bytes + w.pendingBytes,
+      bytes, // appended records count from the append: a segment's size once written
       messages,
       appends: this.appends,
       writes: w.writeCount,
@@ -278,31 +321,71 @@ export class FileStore implements DurableStore {
 
   /** Starts segment `n`'s bookkeeping and its CHANNEL_CREATED records: older ones may be deleted. */
   #snapshot(n: number): void {
-    this.#segments.set(n, { live: 0, messages: 0, bytes: 0, damaged: false });
+    this.#segments.set(n, { live: 0, messages: 0, bytes: SEGMENT_HEADER_BYTES, damaged: false });
     for (const [key, channel] of this.#channels) this.#append(channelRecord(key, channel.settings));
   }
 
-  /** Appends, first replacing a failed writer once the retry delay has passed. */
-  #append(bytes: Uint8Array): void {
+  /**
+   * Appends, first replacing a failed writer once the retry delay has passed.
+   *
+   * @returns the record's offset in its segment ({@link LogWriter.segment})
+   */
+  #append(bytes: Uint8Array): number {
     const w = this.#writer;
     if (w.failure !== undefined) {
-      const now = Date.now();
-      if (this.#failedAt === 0) {
-        this.#failedAt = now;
-        this.#failures++;
-        this.#logger.error(
-          { err: w.failure },
-          'ringbus: the store cannot write; durable publishes fail'
-        );
-      }
-      if (now - this.#failedAt < RETRY_AFTER_MS) throw w.failure;
+      this.#noteFailure(w.failure);
+      if (Date.now() - this.#failedAt < RETRY_AFTER_MS) throw w.failure;
       this.#failedAt = 0;
       this.#appendsBefore += w.appends;
       this.#writer = this.#newWriter(w.segment + 1);
       this.#snapshot(this.#writer.segment);
     }
-    this.#writer.append(bytes);
+    const offset = this.#writer.append(bytes);
     this.#segments.get(this.#writer.segment)!.bytes += bytes.length;
+    return offset;
+  }
+
+  /**
+   * Appends a record nobody waits for (ack, nack, channel change). While the log fails it is lost
+   * with a count in stats: a lost ACK means one redelivery after a restart, never an error thrown
+   * into a consumer's ack().
+   */
+  #record(bytes: Uint8Array): void {
+    try {
+      this.#append(bytes);
+    } catch (err) {
+      if (!(err instanceof RingbusError) || err.code !== ErrorCode.STORE) throw err;
+    }
+  }
+
+  /** Counts and logs a writer's failure once. */
+  #noteFailure(failure: RingbusError): void {
+    if (this.#failedAt !== 0) return;
+    this.#failedAt = Date.now();
+    this.#failures++;
+    this.#logger.error({ err: failure }, 'ringbus: the store cannot write; durable publishes fail');
+  }
+
+  /** Bytes of `segment` that can be read back now (Infinity: the whole file). */
+  #written = (segment: number): number => this.#writer.written(segment);
+
+  #segmentNumbers(): number[] {
+    return [...this.#segments.keys()].sort((a, b) => a - b);
+  }
+
+  /** Messages read back from the log, now in memory: tracked live, decoded for the bus. */
+  #revive(key: string, channel: LiveChannel, entries: readonly WindowEntry[]): RecoveredMessage[] {
+    const out: RecoveredMessage[] = [];
+    for (const { record, attempt, segment } of entries) {
+      const message = this.#recover(record, attempt, key);
+      if (message === undefined) {
+        this.#segments.get(segment)!.live--; // undecodable: never delivered, so never acked
+        continue;
+      }
+      channel.live.set(record.id, pack(segment, attempt));
+      out.push(message);
+    }
+    return out;
   }
 
   /** A replayed record as a message, or undefined (reported) when its payload does not decode. */
@@ -340,11 +423,15 @@ export class FileStore implements DurableStore {
     try {
       for (;;) {
         const oldest = Math.min(...this.#segments.keys());
-        if (!(oldest < this.#writer.segment)) break;
+        // Segments from the first spilled record on are read back in place: never touched.
+        if (!(oldest < Math.min(this.#writer.segment, this.#firstSpilled()))) break;
         const info = this.#segments.get(oldest)!;
         if (info.live === 0) {
-          await this.#writer.commit(); // the records that emptied it, and the next snapshot
-          await this.#remove(oldest, info);
+          // Every fully acked segment from the oldest on, emptied by records that one commit
+          // (with the next segment's snapshot) makes durable before they go.
+          const empty = this.#emptyRun(oldest);
+          await this.#writer.commit();
+          for (const segment of empty) await this.#remove(segment, this.#segments.get(segment)!);
         } else if (info.live * 2 <= info.messages || this.#pinned(oldest) >= 2) {
           await this.#rewrite(oldest, info);
         } else break;
@@ -355,6 +442,26 @@ export class FileStore implements DurableStore {
       this.#compacting = undefined;
       done();
     }
+  }
+
+  /** `oldest` and the fully acked segments right after it, below the current one. */
+  #emptyRun(oldest: number): number[] {
+    const run: number[] = [];
+    const limit = Math.min(this.#writer.segment, this.#firstSpilled());
+    for (const segment of this.#segmentNumbers()) {
+      if (segment < oldest) continue;
+      if (segment >= limit || this.#segments.get(segment)!.live !== 0) break;
+      run.push(segment);
+    }
+    return run;
+  }
+
+  /** The segment the earliest spill cursor is in (Infinity without spills). */
+  #firstSpilled(): number {
+    let first = Infinity;
+    for (const channel of this.#channels.values())
+      if (channel.spill !== undefined) first = Math.min(first, channel.spill.segment);
+    return first;
   }
 
   /** Closed, fully acked segments held back by `oldest`. */
@@ -373,16 +480,16 @@ export class FileStore implements DurableStore {
     this.#segmentsDeleted++;
   }
 
-  /** Appends the live messages of `segment` again (current attempt); then it holds none. */
+  /** Appends COPY records of the live messages of `segment` (current attempt); then it holds none. */
   async #rewrite(segment: number, info: SegmentInfo): Promise<void> {
     const bytes = await readFile(join(this.#options.dir, segmentName(segment)));
     for (const record of scanSegmentBytes(bytes).records) {
-      if (record.type !== RecordType.MESSAGE) continue;
+      if (record.type !== RecordType.MESSAGE && record.type !== RecordType.COPY) continue;
       const channel = this.#channels.get(record.channel);
       const packed = channel?.live.get(record.id);
       if (packed === undefined || segmentOf(packed) !== segment) continue;
       const attempt = attemptOf(packed);
-      this.#append(encodeRecord({ ...record, attempt }));
+      this.#append(encodeRecord({ ...record, type: RecordType.COPY, attempt }));
       const now = this.#writer.segment;
       channel!.live.set(record.id, pack(now, attempt));
       const target = this.#segments.get(now)!;
@@ -402,6 +509,10 @@ export class FileStore implements DurableStore {
     }
     this.#segmentsRewritten++;
   }
+}
+
+function liveChannel(settings: ChannelSettings): LiveChannel {
+  return { settings, live: new Map(), spill: undefined, lastSegment: 0, lastOffset: 0 };
 }
 
 function channelRecord(key: string, settings: ChannelSettings): Uint8Array {

@@ -90,6 +90,10 @@ export class LogWriter {
   #batches: Batch[] = [];
   #file: SegmentFile | undefined = undefined;
   #fileSegment = 0;
+  /** The first segment this writer makes: older ones are finished files. */
+  readonly #first: number;
+  /** Bytes written to the current file, its header included. */
+  #fileBytes = 0;
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Bytes appended and not yet taken by a flush. */
@@ -113,6 +117,7 @@ export class LogWriter {
   constructor(settings: LogWriterSettings, segment: number) {
     this.settings = settings;
     this.#segment = segment;
+    this.#first = segment;
   }
 
   /** The segment the next append lands in. */
@@ -133,9 +138,10 @@ export class LogWriter {
   /**
    * Appends an encoded record (record.ts); `bytes` must not change afterwards.
    *
+   * @returns the record's offset in segment {@link LogWriter.segment}
    * @throws {@link RingbusError} `ERR_STORE` once the writer failed, `ERR_CLOSED` after close
    */
-  append(bytes: Uint8Array): void {
+  append(bytes: Uint8Array): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#closed) throw new RingbusError(ErrorCode.CLOSED, 'the store is closed');
     if (this.#assigned >= this.settings.segmentBytes && this.#assigned > SEGMENT_HEADER_BYTES) {
@@ -149,10 +155,21 @@ export class LogWriter {
       this.#batches.push(batch);
     }
     batch.buffers.push(bytes);
+    const offset = this.#assigned;
     this.#assigned += bytes.length;
     this.#pending += bytes.length;
     this.appends++;
     this.#schedule();
+    return offset;
+  }
+
+  /**
+   * Bytes of `segment` written to its file so far: Infinity once the writer moved past it (the
+   * whole file), 0 before it was started.
+   */
+  written(segment: number): number {
+    if (segment < this.#first || segment < this.#fileSegment) return Infinity;
+    return segment === this.#fileSegment ? this.#fileBytes : 0;
   }
 
   /**
@@ -173,6 +190,11 @@ export class LogWriter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer); // what it waited for goes now
+      this.#timer = undefined;
+      this.#scheduled = false;
+    }
     if (this.#flushing || this.#batches.length > 0) {
       await new Promise<void>((resolve) => {
         this.#idle.push(resolve);
@@ -215,6 +237,7 @@ export class LogWriter {
         await writeAll(this.#file!, batch.buffers);
         this.writeCount++;
         this.bytesWritten += bytes;
+        this.#fileBytes += bytes;
         if (this.settings.fsync !== 'never') {
           await this.#file!.datasync();
           this.syncCount++;
@@ -241,8 +264,10 @@ export class LogWriter {
     });
     this.#file = file;
     this.#fileSegment = segment;
+    this.#fileBytes = 0;
     await writeAll(file, [segmentHeader(this.settings.idFloor())]);
     this.bytesWritten += SEGMENT_HEADER_BYTES;
+    this.#fileBytes = SEGMENT_HEADER_BYTES;
     // The new file's directory entry must be durable before anything in the file counts as such.
     if (fsync !== 'never') await syncDirectory(openFile, dir);
   }

@@ -20,6 +20,8 @@ import { NO_HEADERS } from '../../src/message.js';
  * Bodies (docs/durability.md has the same table):
  * - MESSAGE: channel, id, attempt, publishedAt (epoch ms), expiresAt (epoch ms, 0 = never),
  *   topic, header count, (name, value)…, payload kind byte, payload bytes to the end
+ * - COPY: as MESSAGE; compaction's copy of a live message (it supersedes earlier records of that
+ *   id, and sits out of id order)
  * - ACK, NACK: channel, id
  * - CHANNEL_CREATED: channel, settings (a JSON object: pattern, name and the queue options)
  * - CHANNEL_DELETED: channel
@@ -29,7 +31,8 @@ export const RecordType = {
   ACK: 2,
   NACK: 3,
   CHANNEL_CREATED: 4,
-  CHANNEL_DELETED: 5
+  CHANNEL_DELETED: 5,
+  COPY: 6
 } as const;
 
 /** One of the values of {@link RecordType}. */
@@ -48,7 +51,7 @@ export const MAX_RECORD_BYTES = 1 << 28;
 
 /** A message held by a durable channel, as of one delivery attempt. */
 export interface MessageRecord {
-  readonly type: typeof RecordType.MESSAGE;
+  readonly type: typeof RecordType.MESSAGE | typeof RecordType.COPY;
   /** The durable channel's key. */
   readonly channel: string;
   /** The message id, an integer in [0, 2^53 − 1]. */
@@ -131,14 +134,42 @@ class RecordWriter {
   finish(): Uint8Array {
     const b = this.bytes;
     if (this.pos !== b.length) throw new Error(`record sized ${b.length}, written ${this.pos}`);
-    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const length = b.length - RECORD_PREFIX_BYTES;
-    view.setUint32(0, length, true);
-    view.setUint32(4, ~length >>> 0, true);
-    view.setUint32(8, crc32(b.subarray(RECORD_PREFIX_BYTES)), true);
+    setU32(b, 0, length);
+    setU32(b, 4, ~length >>> 0);
+    setU32(b, 8, crc32(b.subarray(RECORD_PREFIX_BYTES)));
     return b;
   }
 }
+
+/** Little-endian u32 without a DataView per record. */
+function setU32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value & 0xff;
+  b[at + 1] = (value >>> 8) & 0xff;
+  b[at + 2] = (value >>> 16) & 0xff;
+  b[at + 3] = value >>> 24;
+}
+
+/**
+ * UTF-8 bytes of channel keys and topics, which repeat from record to record: encoding them each
+ * time was a third of a record's cost. Bounded: cleared when full.
+ */
+class NameBytes {
+  private readonly cache = new Map<string, Uint8Array>();
+
+  bytes(name: string): Uint8Array {
+    let bytes = this.cache.get(name);
+    if (bytes === undefined) {
+      if (this.cache.size >= 4096) this.cache.clear();
+      bytes = utf8.encode(name);
+      this.cache.set(name, bytes);
+    }
+    return bytes;
+  }
+}
+
+const names = new NameBytes();
+const NO_HEADER_BYTES: Uint8Array[][] = [];
 
 function uintBytes(value: number): number {
   let n = 1;
@@ -169,10 +200,11 @@ function checkPayloadKind(kind: number): void {
  *   `ERR_PAYLOAD` if the record would exceed {@link MAX_RECORD_BYTES}
  */
 export function encodeRecord(record: StoreRecord): Uint8Array {
-  const channel = utf8.encode(record.channel);
+  const channel = names.bytes(record.channel);
   let w: RecordWriter;
   switch (record.type) {
-    case RecordType.MESSAGE: {
+    case RecordType.MESSAGE:
+    case RecordType.COPY: {
       checkUint(record.id, 'id');
       checkUint(record.attempt, 'attempt');
       checkUint(record.publishedAt, 'publishedAt');
@@ -181,11 +213,11 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
       if (record.payloadKind === PayloadKind.UNDEFINED && record.payload.length > 0) {
         throw new RingbusError(ErrorCode.INVALID_OPTIONS, 'an UNDEFINED payload must be empty');
       }
-      const topic = utf8.encode(record.topic);
-      const headers = Object.entries(record.headers).map(([k, v]) => [
-        utf8.encode(k),
-        utf8.encode(v)
-      ]);
+      const topic = names.bytes(record.topic);
+      const headers =
+        record.headers === NO_HEADERS
+          ? NO_HEADER_BYTES
+          : Object.entries(record.headers).map(([k, v]) => [utf8.encode(k), utf8.encode(v)]);
       let size =
         uintBytes(channel.length) +
         channel.length +
@@ -256,6 +288,11 @@ function writer(bodyBytes: number): RecordWriter {
 
 const reader = new BodyReader();
 
+/** Lets go of the bytes the decoder read last (a whole segment during recovery). */
+export function releaseDecodedBytes(): void {
+  reader.reset(new Uint8Array(0));
+}
+
 /**
  * Decodes the type byte and body of one record, `bytes[start, end)` (what follows the CRC; the
  * caller has checked the length and the CRC). Payload bytes are copied out of `bytes`.
@@ -268,7 +305,8 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
   r.reset(bytes, start, end);
   const type = r.u8();
   switch (type) {
-    case RecordType.MESSAGE: {
+    case RecordType.MESSAGE:
+    case RecordType.COPY: {
       const channel = r.str();
       const id = r.uint();
       const attempt = r.uint();
@@ -333,6 +371,37 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
     default:
       throw malformed(`unknown record type ${type}`);
   }
+}
+
+/** The fields every record starts with: what recovery's first pass reads of each. */
+export interface RecordKey {
+  type: number;
+  channel: string;
+  /** The message id (MESSAGE, COPY, ACK, NACK); 0 for channel records. */
+  id: number;
+}
+
+/**
+ * Reads the type, channel and (for message and settle records) id of the record body
+ * `bytes[start, end)` into `into`, leaving the rest undecoded.
+ *
+ * @throws RingbusError `ERR_PROTOCOL` on an unknown type or a truncated field
+ */
+export function readRecordKey(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  into: RecordKey
+): void {
+  const r = reader;
+  r.reset(bytes, start, end);
+  const type = r.u8();
+  if (type < RecordType.MESSAGE || type > RecordType.COPY)
+    throw malformed(`unknown record type ${type}`);
+  into.type = type;
+  into.channel = r.str();
+  into.id =
+    type === RecordType.CHANNEL_CREATED || type === RecordType.CHANNEL_DELETED ? 0 : r.uint();
 }
 
 /**

@@ -1,29 +1,39 @@
-import { readdirSync, statSync, truncateSync, unlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { safeParse } from '../../src/safe-parse.js';
 import type { ChannelSettings, RecoveryStats, StoreDamage } from '../../src/store.js';
-import { type MessageRecord, RecordType, type StoreRecord } from './record.js';
-import { scanSegment } from './scan.js';
-import { segmentName, segmentNumber } from './segment.js';
+import {
+  type MessageRecord,
+  type RecordKey,
+  RecordType,
+  decodeRecordBody,
+  readRecordKey,
+  releaseDecodedBytes
+} from './record.js';
+import { type ScanProblem, walkRange, walkRecords } from './scan.js';
+import { SEGMENT_HEADER_BYTES, segmentName, segmentNumber } from './segment.js';
+import { SpillState, position } from './spill.js';
 
-/** A live message found by the replay: its last record and where that record is. */
-export interface LiveEntry {
-  record: MessageRecord;
-  attempt: number;
-  segment: number;
+/** A live message recovery puts in memory: its last record, where that is, and its attempt. */
+export interface WindowEntry {
+  readonly record: MessageRecord;
+  readonly attempt: number;
+  readonly segment: number;
 }
 
 /** A durable channel as the replay left it. */
 export interface ReplayedChannel {
   readonly settings: ChannelSettings;
-  /** Unacked messages by id. */
-  readonly live: Map<number, LiveEntry>;
+  /** The live messages recovery loaded, in id order: at most `queueSize`, plus compaction copies. */
+  readonly window: WindowEntry[];
+  /** The live messages left on disk, if any. */
+  readonly spill: SpillState | undefined;
 }
 
 /** A segment file that stays after recovery. */
 export interface SegmentInfo {
-  /** Its MESSAGE records still live, and all of its MESSAGE records. */
+  /** Its live MESSAGE and COPY records (in memory or spilled), and all of them. */
   live: number;
   messages: number;
   bytes: number;
@@ -41,11 +51,33 @@ export interface Replay {
   readonly stats: Omit<RecoveryStats, 'ms' | 'channels' | 'messages'>;
 }
 
+/** What the first pass learns of a channel: everything but its messages. */
+class ChannelFacts {
+  readonly settings: ChannelSettings;
+  /** Position of the CHANNEL_CREATED that began this incarnation: older messages are not its own. */
+  readonly since: number;
+  readonly acked = new Set<number>();
+  /** NACKs per id since its last MESSAGE or COPY record. */
+  readonly nacks = new Map<number, number>();
+  /** Position of the last COPY record per id: it supersedes every earlier record of that id. */
+  readonly copies = new Map<number, number>();
+  readonly window: WindowEntry[] = [];
+  /** MESSAGE records loaded so far (copies come on top). */
+  loaded = 0;
+  spill: SpillState | undefined = undefined;
+
+  constructor(settings: ChannelSettings, since: number) {
+    this.settings = settings;
+    this.since = since;
+  }
+}
+
 /**
- * Replays every segment of `dir` in order: a MESSAGE record (re)places its message with the
- * record's attempt (compaction copies a live message forward with its current attempt), NACK adds
- * one attempt, ACK forgets it, CHANNEL_CREATED creates a channel unless it exists (every segment
- * starts with one per live channel), CHANNEL_DELETED drops it and its messages.
+ * Replays every segment of `dir` in two passes, holding only what memory must: the first reads
+ * each record's type, channel and id (which messages are acked, nacked, copied; which channels
+ * exist); the second loads, per channel, the live messages up to `queueSize` and leaves the rest
+ * on disk behind a {@link SpillState}, so a backlog of millions does not become millions of
+ * objects.
  *
  * A torn last record of the newest segment is cut off (a crash mid-write); a torn or damaged
  * record anywhere else stops that segment's replay there and is reported in `damaged`.
@@ -55,47 +87,111 @@ export function replayDirectory(dir: string): Replay {
     .map(segmentNumber)
     .filter((n): n is number => n !== undefined)
     .sort((a, b) => a - b);
-  const channels = new Map<string, ReplayedChannel>();
+  const channels = new Map<string, ChannelFacts>();
   const segments = new Map<number, SegmentInfo>();
+  const valid = new Map<number, number>();
   const damaged: StoreDamage[] = [];
+  const key: RecordKey = { type: 0, channel: '', id: 0 };
   let lastId = 0;
   let records = 0;
   let truncatedBytes = 0;
+
+  // Pass 1: facts.
   for (const [i, n] of numbers.entries()) {
     const path = join(dir, segmentName(n));
-    const scan = scanSegment(path);
-    const problem = scan.problem;
-    const info: SegmentInfo = { live: 0, messages: 0, bytes: 0, damaged: false };
+    const bytes = readFileSync(path);
+    const walk = walkRecords(bytes, (b, start, end, offset) => {
+      readRecordKey(b, start, end, key);
+      records++;
+      const ch = channels.get(key.channel);
+      switch (key.type) {
+        case RecordType.CHANNEL_CREATED:
+          if (ch === undefined) {
+            const record = decodeRecordBody(b, start, end);
+            const settings =
+              record.type === RecordType.CHANNEL_CREATED
+                ? parseSettings(record.settings)
+                : undefined;
+            if (settings === undefined)
+              report(damaged, n, offset, `unreadable settings of '${key.channel}'`);
+            else channels.set(key.channel, new ChannelFacts(settings, position(n, offset)));
+          }
+          break;
+        case RecordType.CHANNEL_DELETED:
+          channels.delete(key.channel);
+          break;
+        case RecordType.MESSAGE:
+          lastId = Math.max(lastId, key.id);
+          break;
+        case RecordType.COPY:
+          ch?.copies.set(key.id, position(n, offset));
+          ch?.nacks.delete(key.id);
+          break;
+        case RecordType.ACK:
+          ch?.acked.add(key.id);
+          break;
+        case RecordType.NACK:
+          ch?.nacks.set(key.id, (ch.nacks.get(key.id) ?? 0) + 1);
+          break;
+      }
+    });
+    lastId = Math.max(lastId, walk.idFloor);
+    const info: SegmentInfo = { live: 0, messages: 0, bytes: bytes.length, damaged: false };
+    const problem = walk.problem;
     if (problem?.kind === 'torn-tail' && i === numbers.length - 1) {
-      const size = statSync(path).size;
-      truncatedBytes += size - scan.validBytes;
-      if (scan.validBytes === 0) {
+      truncatedBytes += bytes.length - walk.validBytes;
+      if (walk.validBytes === 0) {
         unlinkSync(path); // created, never written: nothing in it counted as durable
         continue;
       }
-      truncateSync(path, scan.validBytes);
+      if (walk.validBytes < bytes.length) truncateSync(path, walk.validBytes);
+      info.bytes = walk.validBytes;
     } else if (problem !== undefined) {
       info.damaged = true;
-      damaged.push({
-        segment: segmentName(n),
-        offset: problem.kind === 'bad-header' ? 0 : problem.offset,
-        reason:
-          problem.kind === 'torn-tail' ? 'incomplete record in an older segment' : problem.reason
-      });
+      report(damaged, n, problem.kind === 'bad-header' ? 0 : problem.offset, reasonOf(problem));
     }
-    info.bytes = statSync(path).size;
     segments.set(n, info);
-    lastId = Math.max(lastId, scan.idFloor);
-    records += scan.records.length;
-    for (const record of scan.records) {
-      if (record.type === RecordType.MESSAGE) lastId = Math.max(lastId, record.id);
-      apply(record, n, channels, segments, damaged);
-    }
+    valid.set(n, walk.validBytes);
   }
-  for (const channel of channels.values())
-    for (const entry of channel.live.values()) segments.get(entry.segment)!.live++;
+
+  // Pass 2: live messages, in log order.
+  for (const [n, info] of segments) {
+    const end = valid.get(n)!;
+    if (end <= SEGMENT_HEADER_BYTES) continue;
+    const bytes = readFileSync(join(dir, segmentName(n)));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    walkRange(bytes, view, SEGMENT_HEADER_BYTES, end, (b, start, stop, offset) => {
+      readRecordKey(b, start, stop, key);
+      if (key.type !== RecordType.MESSAGE && key.type !== RecordType.COPY) return;
+      info.messages++;
+      const ch = channels.get(key.channel);
+      const at = position(n, offset);
+      if (ch === undefined || at < ch.since || ch.acked.has(key.id)) return;
+      const copiedAt = ch.copies.get(key.id);
+      if (copiedAt !== undefined && copiedAt !== at) return; // a later copy supersedes it
+      info.live++;
+      const isCopy = key.type === RecordType.COPY;
+      if (isCopy || (ch.spill === undefined && ch.loaded < ch.settings.queueSize)) {
+        const record = decodeRecordBody(b, start, stop) as MessageRecord;
+        const attempt = record.attempt + (ch.nacks.get(key.id) ?? 0);
+        ch.window.push({ record, attempt, segment: n });
+        if (!isCopy) ch.loaded++;
+      } else {
+        ch.spill ??= new SpillState(n, offset, lastLoadedOf(ch));
+        ch.spill.add(n);
+      }
+    });
+  }
+
+  releaseDecodedBytes();
+  const replayed = new Map<string, ReplayedChannel>();
+  for (const [name, ch] of channels) {
+    ch.window.sort((a, b) => a.record.id - b.record.id);
+    ch.spill?.keepHistory(ch.acked, ch.nacks);
+    replayed.set(name, { settings: ch.settings, window: ch.window, spill: ch.spill });
+  }
   return {
-    channels,
+    channels: replayed,
     segments,
     lastId,
     nextSegment: (numbers.at(-1) ?? 0) + 1,
@@ -103,43 +199,20 @@ export function replayDirectory(dir: string): Replay {
   };
 }
 
-function apply(
-  record: StoreRecord,
-  segment: number,
-  channels: Map<string, ReplayedChannel>,
-  segments: Map<number, SegmentInfo>,
-  damaged: StoreDamage[]
-): void {
-  const channel = channels.get(record.channel);
-  switch (record.type) {
-    case RecordType.MESSAGE:
-      segments.get(segment)!.messages++;
-      channel?.live.set(record.id, { record, attempt: record.attempt, segment });
-      break;
-    case RecordType.NACK: {
-      const entry = channel?.live.get(record.id);
-      if (entry !== undefined) entry.attempt++;
-      break;
-    }
-    case RecordType.ACK:
-      channel?.live.delete(record.id);
-      break;
-    case RecordType.CHANNEL_CREATED:
-      if (channel === undefined) {
-        const settings = parseSettings(record.settings);
-        if (settings !== undefined) channels.set(record.channel, { settings, live: new Map() });
-        else
-          damaged.push({
-            segment: segmentName(segment),
-            offset: 0,
-            reason: `unreadable settings of channel '${record.channel}'`
-          });
-      }
-      break;
-    case RecordType.CHANNEL_DELETED:
-      channels.delete(record.channel);
-      break;
-  }
+/** The highest id among the MESSAGE records loaded so far (records are in id order). */
+function lastLoadedOf(ch: ChannelFacts): number {
+  let last = 0;
+  for (const e of ch.window)
+    if (e.record.type === RecordType.MESSAGE) last = Math.max(last, e.record.id);
+  return last;
+}
+
+function report(damaged: StoreDamage[], segment: number, offset: number, reason: string): void {
+  damaged.push({ segment: segmentName(segment), offset, reason });
+}
+
+function reasonOf(problem: ScanProblem): string {
+  return problem.kind === 'torn-tail' ? 'incomplete record in an older segment' : problem.reason;
 }
 
 const settingsSchema = z.object({

@@ -32,10 +32,8 @@ export type ScanProblem =
   /** The file does not start with the 'RBWL' magic and a known version. */
   | { readonly kind: 'bad-header'; readonly reason: string };
 
-/** What {@link scanSegment} found. */
-export interface ScanResult {
-  /** The records before the first problem, in file order; a corrupt record is never included. */
-  readonly records: StoreRecord[];
+/** What {@link walkRecords} found besides the records. */
+export interface WalkResult {
   /** The header's id floor (segment.ts); 0 with a bad or torn header. */
   readonly idFloor: number;
   /** File offset just past the last good record (0 with a bad or torn header). */
@@ -43,49 +41,86 @@ export interface ScanResult {
   readonly problem: ScanProblem | undefined;
 }
 
+/** What {@link scanSegment} found. */
+export interface ScanResult extends WalkResult {
+  /** The records before the first problem, in file order; a corrupt record is never included. */
+  readonly records: StoreRecord[];
+}
+
+/**
+ * Called per good record with its type + body range `bytes[start, end)` and the offset of the
+ * record; a RingbusError it throws marks that record corrupt; returning false stops the walk
+ * before that record.
+ */
+export type RecordVisitor = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  offset: number
+) => boolean | void;
+
 /** Reads and scans the segment file at `path` (synchronously: recovery runs before serving). */
 export function scanSegment(path: string): ScanResult {
   return scanSegmentBytes(readFileSync(path));
 }
 
+/** Scans a whole segment held in memory, decoding every record (see {@link walkRecords}). */
+export function scanSegmentBytes(bytes: Uint8Array): ScanResult {
+  const records: StoreRecord[] = [];
+  const result = walkRecords(bytes, (b, start, end) => {
+    records.push(decodeRecordBody(b, start, end));
+  });
+  return { ...result, records };
+}
+
 /**
- * Scans a whole segment held in memory: checks the header, then each record's length and CRC32
- * before decoding it, and stops at the first problem.
+ * Walks a whole segment held in memory: checks the header, then each record's length and CRC32
+ * before handing it to `visit`, and stops at the first problem.
  *
  * @remarks Each length is stored with its complement, so a damaged length reads as `corrupt`;
  * `torn-tail` means the file really ends inside a record (or in zeros).
  */
-export function scanSegmentBytes(bytes: Uint8Array): ScanResult {
-  const records: StoreRecord[] = [];
+export function walkRecords(bytes: Uint8Array, visit: RecordVisitor): WalkResult {
   if (bytes.length < SEGMENT_HEADER_BYTES || isZero(bytes, 0)) {
-    return { records, idFloor: 0, validBytes: 0, problem: { kind: 'torn-tail', offset: 0 } };
+    return { idFloor: 0, validBytes: 0, problem: { kind: 'torn-tail', offset: 0 } };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < SEGMENT_MAGIC.length; i++) {
     if (bytes[i] !== SEGMENT_MAGIC[i]) {
-      const problem = { kind: 'bad-header', reason: 'no RBWL magic' } as const;
-      return { records, idFloor: 0, validBytes: 0, problem };
+      return {
+        idFloor: 0,
+        validBytes: 0,
+        problem: { kind: 'bad-header', reason: 'no RBWL magic' }
+      };
     }
   }
   const version = view.getUint16(4, true);
   if (version !== SEGMENT_VERSION) {
     const reason = `unsupported segment version ${version}`;
-    return { records, idFloor: 0, validBytes: 0, problem: { kind: 'bad-header', reason } };
+    return { idFloor: 0, validBytes: 0, problem: { kind: 'bad-header', reason } };
   }
   const floor = view.getFloat64(SEGMENT_ID_FLOOR_OFFSET, true);
   const idFloor = Number.isSafeInteger(floor) && floor > 0 ? floor : 0;
-  let offset = SEGMENT_HEADER_BYTES;
-  const stop = (problem: ScanProblem): ScanResult => ({
-    records,
-    idFloor,
-    validBytes: offset,
-    problem
-  });
-  while (offset < bytes.length) {
-    if (isZero(bytes, offset)) return stop({ kind: 'torn-tail', offset });
-    if (bytes.length - offset < RECORD_PREFIX_BYTES) {
-      return stop({ kind: 'torn-tail', offset });
-    }
+  const result = walkRange(bytes, view, SEGMENT_HEADER_BYTES, bytes.length, visit);
+  return { idFloor, ...result };
+}
+
+/**
+ * Walks the records of `bytes[from, to)`; a record that runs past `to` ends the walk as a torn
+ * tail (the caller decides whether that is a crash or simply data not written yet).
+ */
+export function walkRange(
+  bytes: Uint8Array,
+  view: DataView,
+  from: number,
+  to: number,
+  visit: RecordVisitor
+): { validBytes: number; problem: ScanProblem | undefined } {
+  let offset = from;
+  const stop = (problem: ScanProblem) => ({ validBytes: offset, problem });
+  while (offset < to) {
+    if (isZero(bytes, offset, to)) return stop({ kind: 'torn-tail', offset });
+    if (to - offset < RECORD_PREFIX_BYTES) return stop({ kind: 'torn-tail', offset });
     const length = view.getUint32(offset, true);
     if (!lengthChecks(view, offset)) {
       return stop({ kind: 'corrupt', offset, reason: 'record length and its complement disagree' });
@@ -95,22 +130,22 @@ export function scanSegmentBytes(bytes: Uint8Array): ScanResult {
     }
     const start = offset + RECORD_PREFIX_BYTES;
     const end = start + length;
-    if (end > bytes.length) return stop({ kind: 'torn-tail', offset });
+    if (end > to) return stop({ kind: 'torn-tail', offset });
     if (crc32(bytes.subarray(start, end)) !== storedCrc(view, offset)) {
       return stop({ kind: 'corrupt', offset, reason: 'checksum mismatch' });
     }
     try {
-      records.push(decodeRecordBody(bytes, start, end));
+      if (visit(bytes, start, end, offset) === false) break;
     } catch (err) {
       if (!(err instanceof RingbusError)) throw err;
       return stop({ kind: 'corrupt', offset, reason: err.message });
     }
     offset = end;
   }
-  return { records, idFloor, validBytes: offset, problem: undefined };
+  return { validBytes: offset, problem: undefined };
 }
 
-function isZero(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+function isZero(bytes: Uint8Array, from: number, to = bytes.length): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
   return true;
 }
