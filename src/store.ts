@@ -15,14 +15,15 @@ export interface StoreOptions {
   /** Directory of the segment files; created if missing. One bus per directory. */
   dir: string;
   /**
-   * `'always'`: `publishAsync` resolves once its record is written and `fdatasync`ed (appends of
-   * one event-loop turn share one write and one sync); `'batch'`: appends gather for
-   * `fsyncIntervalMs`, then one write and one sync; `'never'`: resolves once written to the OS
-   * (survives a crash of the process, not of the machine).
+   * `'always'`: `publishAsync` resolves once its record is written and `fdatasync`ed (appends
+   * made meanwhile share one write and one sync); `'batch'`: resolves once written, and a sync
+   * follows at most `fsyncIntervalMs` later (a machine crash loses at most that much of confirmed
+   * publishes); `'never'`: resolves once written to the OS (survives a crash of the process, not
+   * of the machine).
    * @defaultValue `'always'`
    */
   fsync?: FsyncPolicy;
-  /** How long `'batch'` gathers appends. @defaultValue 10 */
+  /** Longest time `'batch'` leaves written records unsynced. @defaultValue 10 */
   fsyncIntervalMs?: number;
   /** A segment file takes no more records once it holds this many bytes. @defaultValue 64 MiB */
   segmentBytes?: number;

@@ -60,19 +60,15 @@ class Batch {
   }
 }
 
-/**
- * Pending bytes at which `'batch'` writes without waiting out its interval: the interval bounds
- * how long a record waits, not how many can wait (a full batch is as cheap to sync as any).
- */
-export const BATCH_FLUSH_BYTES = 1 << 20;
-
 /** The default opener of {@link LogWriterSettings.openFile}. */
 export const openFileHandle: OpenSegmentFile = (path, flags) => open(path, flags);
 
 /**
- * Appends records to numbered segment files with group commit: every append made in the same
- * event-loop turn (or, with `'batch'`, within `fsyncIntervalMs`) goes out in ONE `writev` and,
- * unless the policy is `'never'`, ONE `datasync`. A segment that reached `segmentBytes` takes no
+ * Appends records to numbered segment files with group commit: every append made while the
+ * previous batch was being written goes out in ONE `writev`, and with `'always'` ONE `datasync`
+ * before the batch's commit resolves. `'batch'` resolves a batch once written and syncs in the
+ * background at most `fsyncIntervalMs` later (and before a file is closed); `'never'` leaves
+ * syncing to the OS. A segment that reached `segmentBytes` takes no
  * more appends: the next one starts the next segment (file created, header written, directory
  * synced). Which segment an append lands in is known when it is made ({@link LogWriter.segment}).
  *
@@ -95,7 +91,10 @@ export class LogWriter {
   /** Bytes written to the current file, its header included. */
   #fileBytes = 0;
   #scheduled = false;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** `'batch'`: written since the last sync, and the timer of the next one. */
+  #dirty = false;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #syncDue = false;
   /** Bytes appended and not yet taken by a flush. */
   #pending = 0;
   #flushing = false;
@@ -190,40 +189,44 @@ export class LogWriter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer); // what it waited for goes now
-      this.#timer = undefined;
-      this.#scheduled = false;
-    }
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer); // closing syncs anyway
+    this.#syncTimer = undefined;
     if (this.#flushing || this.#batches.length > 0) {
       await new Promise<void>((resolve) => {
         this.#idle.push(resolve);
         if (!this.#flushing) void this.#flush();
       });
     }
-    await this.#closeFile();
+    try {
+      await this.#closeFile();
+    } catch (err) {
+      this.#failure ??= storeError('cannot sync the last segment before closing it', err);
+      throw this.#failure;
+    }
   }
 
   #schedule(): void {
-    if (this.#flushing) return;
-    if (this.#timer !== undefined && this.#pending >= BATCH_FLUSH_BYTES) {
-      clearTimeout(this.#timer); // a full batch goes now
-      this.#timer = undefined;
-      this.#scheduled = false;
-    }
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#flushing) return;
     this.#scheduled = true;
-    const { fsync, fsyncIntervalMs } = this.settings;
-    if (fsync === 'batch' && fsyncIntervalMs > 0 && this.#pending < BATCH_FLUSH_BYTES)
-      this.#timer = setTimeout(this.#run, fsyncIntervalMs);
-    else setImmediate(this.#run);
+    setImmediate(this.#run);
   }
 
   #run = (): void => {
     this.#scheduled = false;
-    this.#timer = undefined;
     if (!this.#flushing) void this.#flush();
   };
+
+  /** `'batch'`: the background sync, at most `fsyncIntervalMs` after a write. */
+  #armSync(): void {
+    if (this.#syncTimer !== undefined || this.#closed) return;
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = undefined;
+      this.#syncDue = true;
+      if (!this.#flushing) void this.#flush();
+    }, this.settings.fsyncIntervalMs);
+    // Closing syncs what is left: a pending sync alone does not keep the process alive.
+    (this.#syncTimer as { unref?: () => void }).unref?.();
+  }
 
   /** Writes the pending batches in order; never rejects (failures reject the batches instead). */
   async #flush(): Promise<void> {
@@ -238,17 +241,26 @@ export class LogWriter {
         this.writeCount++;
         this.bytesWritten += bytes;
         this.#fileBytes += bytes;
-        if (this.settings.fsync !== 'never') {
+        if (this.settings.fsync === 'always') {
           await this.#file!.datasync();
           this.syncCount++;
+        } else if (this.settings.fsync === 'batch') {
+          this.#dirty = true;
+          this.#armSync();
         }
         batch.resolve();
       } catch (err) {
         this.#fail(err, batch);
         break;
       }
-      // 'batch' gathers again for the next write unless closing; the others write at once.
-      if (this.settings.fsync === 'batch' && !this.#closed) break;
+    }
+    if (this.#syncDue && this.#failure === undefined) {
+      this.#syncDue = false;
+      try {
+        await this.#syncDirty();
+      } catch (err) {
+        this.#fail(err, undefined);
+      }
     }
     this.#flushing = false;
     if (this.#batches.length > 0 && this.#failure === undefined) this.#schedule();
@@ -272,24 +284,43 @@ export class LogWriter {
     if (fsync !== 'never') await syncDirectory(openFile, dir);
   }
 
+  /** `'batch'`: syncs the current file if it was written since its last sync. */
+  async #syncDirty(): Promise<void> {
+    if (!this.#dirty || this.#file === undefined) return;
+    this.#dirty = false;
+    await this.#file.datasync();
+    this.syncCount++;
+  }
+
+  /** Closes the current file, synced first under `'batch'`: only the newest file is ever dirty. */
   async #closeFile(): Promise<void> {
     const file = this.#file;
     if (file === undefined) return;
-    this.#file = undefined;
-    await file.close().catch(() => undefined);
-    this.completed = this.#fileSegment;
+    try {
+      await this.#syncDirty();
+    } finally {
+      this.#file = undefined;
+      await file.close().catch(() => undefined);
+      this.completed = this.#fileSegment;
+    }
   }
 
-  #fail(err: unknown, batch: Batch): void {
+  #fail(err: unknown, batch: Batch | undefined): void {
     const failure =
       err instanceof RingbusError && err.code === ErrorCode.STORE
         ? err
-        : storeError(`cannot append to segment ${segmentName(batch.segment)}`, err);
+        : storeError(
+            `cannot append to segment ${segmentName(batch?.segment ?? this.#fileSegment)}`,
+            err
+          );
     this.#failure = failure;
-    batch.reject(failure);
+    batch?.reject(failure);
     for (const b of this.#batches.splice(0)) b.reject(failure);
     this.#pending = 0;
-    void this.#closeFile();
+    this.#dirty = false; // what it held is unknown now: nothing to sync
+    if (this.#syncTimer !== undefined) clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    this.#closeFile().catch(() => undefined);
   }
 }
 

@@ -4,10 +4,8 @@ import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RingbusError } from '../../src/errors.js';
-import { PayloadKind } from '../../src/frames/frame-type.js';
 import type { FsyncPolicy } from '../../src/store.js';
 import {
-  BATCH_FLUSH_BYTES,
   LogWriter,
   type OpenSegmentFile,
   openFileHandle
@@ -16,7 +14,7 @@ import { RecordType, type StoreRecord, encodeRecord } from '../../adapters/store
 import { scanSegment } from '../../adapters/store/scan.js';
 import { SEGMENT_HEADER_BYTES, segmentName } from '../../adapters/store/segment.js';
 import { gate, tempDir, testOpener, type TestOpener } from '../helpers/store.js';
-import { nextTurn, waitFor, within } from '../helpers/wait.js';
+import { nextTurn, waitFor } from '../helpers/wait.js';
 
 const ack = (id: number): StoreRecord => ({ type: RecordType.ACK, channel: 'jobs', id });
 const ackIds = (records: readonly StoreRecord[]): number[] =>
@@ -189,45 +187,37 @@ describe('LogWriter', () => {
     assert.deepEqual(ackIds(scanSegment(join(dir, segmentName(1))).records), range(0, 21));
   });
 
-  it("'batch' gathers appends of several ticks for fsyncIntervalMs: one write, one sync", async () => {
+  it("'batch' resolves once written and syncs in the background within fsyncIntervalMs", async () => {
     const opener = testOpener();
-    // Long enough that five event-loop turns certainly fall inside one gathering window.
-    const { writer } = makeWriter({ fsync: 'batch', fsyncIntervalMs: 250 }, opener);
+    const { writer } = makeWriter({ fsync: 'batch', fsyncIntervalMs: 50 }, opener);
     await opened(writer, opener);
+    const syncsBefore = opener.calls.datasync;
     for (const id of range(1, 6)) {
       writer.append(encodeRecord(ack(id)));
-      await nextTurn(); // separate ticks
+      await writer.commit(); // written: no sync waited for
     }
-    await writer.commit();
-    assert.deepEqual(
-      { writev: opener.calls.writev, datasync: opener.calls.datasync },
-      { writev: 1, datasync: 1 }
-    );
+    assert.equal(opener.calls.writev, 5, 'one write per commit');
+    assert.equal(opener.calls.datasync, syncsBefore, 'no sync before the commits resolved');
+    await waitFor(() => opener.calls.datasync === syncsBefore + 1, 5000, 'the background sync');
     await writer.close();
+    assert.equal(opener.calls.datasync, syncsBefore + 1, 'nothing written since: close adds none');
   });
 
-  it("'batch' writes at once, without waiting out the interval, once 1 MiB is pending", async () => {
+  it("'batch' syncs a segment before closing it, so only the newest file is ever unsynced", async () => {
     const opener = testOpener();
-    const { writer, dir } = makeWriter({ fsync: 'batch', fsyncIntervalMs: 60_000 }, opener);
-    writer.append(encodeRecord(ack(1))); // arms the 60 s gathering timer
-    const big = encodeRecord({
-      type: RecordType.MESSAGE,
-      channel: 'jobs',
-      id: 2,
-      attempt: 1,
-      publishedAt: 0,
-      expiresAt: 0,
-      topic: 'jobs.big',
-      headers: {},
-      payloadKind: PayloadKind.BYTES,
-      payload: new Uint8Array(BATCH_FLUSH_BYTES)
-    });
-    writer.append(big);
-    await within(writer.commit(), 5000, 'the commit of a full batch');
-    assert.equal(opener.calls.writev, 2, 'the header, then one batch of both records');
-    assert.equal(opener.calls.datasync, 1);
+    const record = encodeRecord(ack(1));
+    const { writer } = makeWriter(
+      { fsync: 'batch', fsyncIntervalMs: 60_000, segmentBytes: SEGMENT_HEADER_BYTES + 1 },
+      opener
+    );
+    writer.append(record);
+    await writer.commit();
+    const syncs = opener.calls.datasync;
+    writer.append(record); // segment 2: segment 1 is closed first
+    await writer.commit();
+    assert.equal(opener.calls.datasync, syncs + 1, 'segment 1 synced when it was closed');
     await writer.close();
-    assert.equal(scanSegment(join(dir, segmentName(1))).records.length, 2);
+    assert.equal(opener.calls.datasync, syncs + 2, 'and segment 2 on close');
   });
 
   it("'never' writes without ever syncing, not even the directory", async () => {
@@ -279,7 +269,7 @@ describe('LogWriter', () => {
     const { writer, dir } = makeWriter({ fsync: 'batch', fsyncIntervalMs: 5000 });
     writer.append(encodeRecord(ack(7)));
     const committed = writer.commit();
-    await writer.close(); // does not wait out the 5 s gathering window
+    await writer.close(); // does not wait out the 5 s sync interval
     await committed;
     assert.deepEqual(scanSegment(join(dir, segmentName(1))).records, [ack(7)]);
     assert.throws(
@@ -287,18 +277,6 @@ describe('LogWriter', () => {
       (err: unknown) => err instanceof RingbusError && err.code === 'ERR_CLOSED'
     );
     await writer.close(); // idempotent
-  });
-
-  it("close cancels the 'batch' gathering timer", async () => {
-    // A timer left running keeps the process alive for up to fsyncIntervalMs after close.
-    const timers = (): number =>
-      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const { writer } = makeWriter({ fsync: 'batch', fsyncIntervalMs: 5000 });
-    const before = timers();
-    writer.append(encodeRecord(ack(1)));
-    assert.equal(timers(), before + 1, 'the append armed the gathering timer');
-    await writer.close();
-    assert.equal(timers(), before, 'a timer outlives close()');
   });
 
   it('continues after a short write', async () => {
