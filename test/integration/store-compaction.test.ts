@@ -349,11 +349,16 @@ describe('store faults', () => {
     mkdirSync(dir);
     chmodSync(dir, 0o555);
     t.after(() => chmodSync(dir, 0o700));
-    // Root ignores permissions: the check then runs as 'nobody' in a child process.
+    // Root ignores permissions: the check then runs in a child process that drops to 'nobody'
+    // once the library is loaded (the repository itself may not be readable by 'nobody').
     const asRoot = process.getuid?.() === 0;
     if (asRoot) for (let d = dir; d !== tmpdir(); d = dirname(d)) chmodSync(d, 0o755);
     const script = `
       const { Bus } = await import(${JSON.stringify(new URL('../../adapters/node.js', import.meta.url).href)});
+      if (${String(asRoot)}) {
+        process.setgid(65534);
+        process.setuid(65534);
+      }
       try {
         const bus = new Bus({ store: { dir: ${JSON.stringify(dir)} } });
         bus.subscribe('jobs.*', { channel: 'w', qos: 1 });
@@ -363,8 +368,7 @@ describe('store faults', () => {
         console.log(err.code + ' ' + err.message);
       }`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {})
+      encoding: 'utf8'
     });
     assert.match(out, /^ERR_STORE .*\(EACCES\)/u);
   });
