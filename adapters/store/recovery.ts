@@ -160,27 +160,34 @@ export function replayDirectory(dir: string): Replay {
     if (end <= SEGMENT_HEADER_BYTES) continue;
     const bytes = readFileSync(join(dir, segmentName(n)));
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    walkRange(bytes, view, SEGMENT_HEADER_BYTES, end, (b, start, stop, offset) => {
-      readRecordKey(b, start, stop, key);
-      if (key.type !== RecordType.MESSAGE && key.type !== RecordType.COPY) return;
-      info.messages++;
-      const ch = channels.get(key.channel);
-      const at = position(n, offset);
-      if (ch === undefined || at < ch.since || ch.acked.has(key.id)) return;
-      const copiedAt = ch.copies.get(key.id);
-      if (copiedAt !== undefined && copiedAt !== at) return; // a later copy supersedes it
-      info.live++;
-      const isCopy = key.type === RecordType.COPY;
-      if (isCopy || (ch.spill === undefined && ch.loaded < ch.settings.queueSize)) {
-        const record = decodeRecordBody(b, start, stop) as MessageRecord;
-        const attempt = record.attempt + (ch.nacks.get(key.id) ?? 0);
-        ch.window.push({ record, attempt, segment: n });
-        if (!isCopy) ch.loaded++;
-      } else {
-        ch.spill ??= new SpillState(n, offset, lastLoadedOf(ch));
-        ch.spill.add(n);
-      }
-    });
+    walkRange(
+      bytes,
+      view,
+      SEGMENT_HEADER_BYTES,
+      end,
+      (b, start, stop, offset) => {
+        readRecordKey(b, start, stop, key);
+        if (key.type !== RecordType.MESSAGE && key.type !== RecordType.COPY) return;
+        info.messages++;
+        const ch = channels.get(key.channel);
+        const at = position(n, offset);
+        if (ch === undefined || at < ch.since || ch.acked.has(key.id)) return;
+        const copiedAt = ch.copies.get(key.id);
+        if (copiedAt !== undefined && copiedAt !== at) return; // a later copy supersedes it
+        info.live++;
+        const isCopy = key.type === RecordType.COPY;
+        if (isCopy || (ch.spill === undefined && ch.loaded < ch.settings.queueSize)) {
+          const record = decodeRecordBody(b, start, stop) as MessageRecord;
+          const attempt = record.attempt + (ch.nacks.get(key.id) ?? 0);
+          ch.window.push({ record, attempt, segment: n });
+          if (!isCopy) ch.loaded++;
+        } else {
+          ch.spill ??= new SpillState(n, offset, lastLoadedOf(ch));
+          ch.spill.add(n);
+        }
+      },
+      true // pass 1 checked every CRC up to `end`
+    );
   }
 
   releaseDecodedBytes();

@@ -107,14 +107,16 @@ export function walkRecords(bytes: Uint8Array, visit: RecordVisitor): WalkResult
 
 /**
  * Walks the records of `bytes[from, to)`; a record that runs past `to` ends the walk as a torn
- * tail (the caller decides whether that is a crash or simply data not written yet).
+ * tail (the caller decides whether that is a crash or simply data not written yet). `verified`
+ * skips the CRCs of a range an earlier walk checked (recovery's second pass).
  */
 export function walkRange(
   bytes: Uint8Array,
   view: DataView,
   from: number,
   to: number,
-  visit: RecordVisitor
+  visit: RecordVisitor,
+  verified = false
 ): { validBytes: number; problem: ScanProblem | undefined } {
   let offset = from;
   const stop = (problem: ScanProblem) => ({ validBytes: offset, problem });
@@ -131,7 +133,7 @@ export function walkRange(
     const start = offset + RECORD_PREFIX_BYTES;
     const end = start + length;
     if (end > to) return stop({ kind: 'torn-tail', offset });
-    if (crc32(bytes.subarray(start, end)) !== storedCrc(view, offset)) {
+    if (!verified && crc32(bytes.subarray(start, end)) !== storedCrc(view, offset)) {
       return stop({ kind: 'corrupt', offset, reason: 'checksum mismatch' });
     }
     try {
