@@ -1104,7 +1104,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   loadSpilled(queue: Queue, max: number): Message[] {
     const store = this.store!;
     const loaded = store.load(queue.durableKey, max);
-    if (loaded.length === 0 && !queue.waitingForStore) {
+    if (loaded.length === 0 && store.writing && !queue.waitingForStore) {
       // Spilled records still in the write batch: read them once they are written.
       queue.waitingForStore = true;
       const wake = (): void => {

@@ -539,8 +539,9 @@ export class Queue implements MessageOwner, LogReader {
     if (msg.attempt >= this.maxAttempts) {
       this.deadLetters++;
       settleUpstream(msg);
-      this.forget(msg);
+      // Dead letter first: a crash between the two records must not lose it from both channels.
       this.host.deadLettered(this, msg, 'max-attempts');
+      this.forget(msg);
       return;
     }
     this.redelivered++;
@@ -588,8 +589,8 @@ export class Queue implements MessageOwner, LogReader {
     if (msg.qos === 1) {
       this.deadLetters++;
       settleUpstream(msg);
-      this.forget(msg);
       this.host.deadLettered(this, msg, 'overflow');
+      this.forget(msg);
     } else this.drop(msg, 'overflow');
   }
 
@@ -640,6 +641,13 @@ export class Queue implements MessageOwner, LogReader {
       n++;
     }
     this.delayed.clear();
+    if (this.spilled !== 0) {
+      // On disk only: counted, without a 'drop' event each (they are not read back for it).
+      const spilled = this.journal!.dropSpilled(this.durableKey);
+      this.spilled = 0;
+      this.droppedEmptied += spilled;
+      n += spilled;
+    }
     this.releaseRoomWaiters();
     return n;
   }

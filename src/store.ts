@@ -170,10 +170,17 @@ export interface DurableStore {
    * @returns false when the store does not hold that message (it was not recorded)
    */
   spilled(key: string, id: number): boolean;
-  /** Reads back up to `max` spilled messages of the channel, oldest first. */
+  /**
+   * Reads back up to `max` spilled messages of the channel, oldest first. None while their records
+   * are still being written ({@link DurableStore.writing}).
+   */
   load(key: string, max: number): RecoveredMessage[];
+  /** True while records wait to be written or a write is in flight. */
+  readonly writing: boolean;
   /** Spilled messages of the channel left on disk. */
   spilledCount(key: string): number;
+  /** Drops the channel's spilled messages (`empty()`), for good. @returns how many */
+  dropSpilled(key: string): number;
   /** Resolves once every record appended so far is durable; rejects with `ERR_STORE`. */
   commit(): Promise<void>;
   stats(): StoreStats;

@@ -88,6 +88,7 @@ export class FileStore implements DurableStore {
   #compacting: Promise<void> | undefined = undefined;
   #segmentsDeleted = 0;
   #segmentsRewritten = 0;
+  #closed = false;
 
   private constructor(options: ResolvedStoreOptions, logger: Logger, hooks: FileStoreHooks) {
     const started = performance.now();
@@ -233,7 +234,7 @@ export class FileStore implements DurableStore {
     if (packed === undefined) return false;
     channel!.live.delete(id);
     channel!.spill ??= new SpillState(channel!.lastSegment, channel!.lastOffset, id - 1);
-    channel!.spill.add(segmentOf(packed));
+    channel!.spill.add(segmentOf(packed), id);
     return true;
   }
 
@@ -242,8 +243,9 @@ export class FileStore implements DurableStore {
     const spill = channel?.spill;
     if (spill === undefined) return [];
     const entries = spill.read(this.#options.dir, key, max, this.#written, this.#segmentNumbers());
-    if (entries.length === 0 && spill.count > 0 && this.#writer.failure !== undefined) {
-      // Their records never reached the disk (their publishers were told): nothing to wait for.
+    if (entries.length === 0 && spill.count > 0 && !this.#writer.busy) {
+      // Everything written was read and nothing more is coming: their records died with a failed
+      // write (their publishers were told). Nothing to wait for.
       this.#logger.error(
         { channel: key, lost: spill.count },
         'ringbus: spilled messages were lost with a failed write'
@@ -253,6 +255,28 @@ export class FileStore implements DurableStore {
     }
     if (spill.count === 0) channel!.spill = undefined;
     return this.#revive(key, channel!, entries);
+  }
+
+  dropSpilled(key: string): number {
+    const channel = this.#channels.get(key);
+    const spill = channel?.spill;
+    if (spill === undefined) return 0;
+    channel!.spill = undefined;
+    for (const [segment, n] of spill.perSegment) this.#segments.get(segment)!.live -= n;
+    this.#record(
+      encodeRecord({
+        type: RecordType.EMPTIED,
+        channel: key,
+        from: spill.lastLoaded + 1,
+        to: spill.lastSpilled
+      })
+    );
+    this.#scheduleCompaction();
+    return spill.count;
+  }
+
+  get writing(): boolean {
+    return this.#writer.busy;
   }
 
   spilledCount(key: string): number {
@@ -291,6 +315,7 @@ export class FileStore implements DurableStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true; // no compaction starts from now on: the files are the next owner's
     await this.#compacting;
     try {
       await this.#writer.close();
@@ -361,7 +386,7 @@ export class FileStore implements DurableStore {
   /** Counts and logs a writer's failure once. */
   #noteFailure(failure: RingbusError): void {
     if (this.#failedAt !== 0) return;
-    this.#failedAt = Date.now();
+    this.#failedAt = this.#writer.failedAt; // the retry delay runs from the failure itself
     this.#failures++;
     this.#logger.error({ err: failure }, 'ringbus: the store cannot write; durable publishes fail');
   }
@@ -412,12 +437,12 @@ export class FileStore implements DurableStore {
   }
 
   #scheduleCompaction(): void {
-    if (this.#compacting === undefined) setImmediate(() => void this.#compact());
+    if (this.#compacting === undefined && !this.#closed) setImmediate(() => void this.#compact());
   }
 
   /** Deletes fully acked segments from the oldest on; rewrites the oldest when it pins others. */
   async #compact(): Promise<void> {
-    if (this.#compacting !== undefined) return;
+    if (this.#compacting !== undefined || this.#closed) return;
     let done!: () => void;
     this.#compacting = new Promise<void>((resolve) => (done = resolve));
     try {
@@ -432,7 +457,7 @@ export class FileStore implements DurableStore {
           const empty = this.#emptyRun(oldest);
           await this.#writer.commit();
           for (const segment of empty) await this.#remove(segment, this.#segments.get(segment)!);
-        } else if (info.live * 2 <= info.messages || this.#pinned(oldest) >= 2) {
+        } else if (!info.kept && (info.live * 2 <= info.messages || this.#pinned(oldest) >= 2)) {
           await this.#rewrite(oldest, info);
         } else break;
       }
@@ -474,38 +499,61 @@ export class FileStore implements DurableStore {
 
   async #remove(segment: number, info: SegmentInfo): Promise<void> {
     const path = join(this.#options.dir, segmentName(segment));
-    if (info.damaged) await rename(path, `${path}.damaged`);
-    else await unlink(path);
+    try {
+      if (info.damaged) await rename(path, `${path}.damaged`);
+      else await unlink(path);
+    } catch (err) {
+      // Never created (its writer failed at open): nothing to delete.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     this.#segments.delete(segment);
     this.#segmentsDeleted++;
   }
 
-  /** Appends COPY records of the live messages of `segment` (current attempt); then it holds none. */
+  /**
+   * Appends COPY records of the live messages of `segment` (current attempt) and, once they are
+   * durable, moves their bookkeeping to where the copies are; then it holds none. A failed commit
+   * moves nothing (the segment stays, its messages too).
+   */
   async #rewrite(segment: number, info: SegmentInfo): Promise<void> {
     const bytes = await readFile(join(this.#options.dir, segmentName(segment)));
+    const copied: { key: string; channel: LiveChannel; id: number; target: number }[] = [];
     for (const record of scanSegmentBytes(bytes).records) {
       if (record.type !== RecordType.MESSAGE && record.type !== RecordType.COPY) continue;
       const channel = this.#channels.get(record.channel);
       const packed = channel?.live.get(record.id);
       if (packed === undefined || segmentOf(packed) !== segment) continue;
-      const attempt = attemptOf(packed);
-      this.#append(encodeRecord({ ...record, type: RecordType.COPY, attempt }));
-      const now = this.#writer.segment;
-      channel!.live.set(record.id, pack(now, attempt));
-      const target = this.#segments.get(now)!;
-      target.live++;
-      target.messages++;
+      this.#append(encodeRecord({ ...record, type: RecordType.COPY, attempt: attemptOf(packed) }));
+      copied.push({
+        key: record.channel,
+        channel: channel!,
+        id: record.id,
+        target: this.#writer.segment
+      });
+    }
+    await this.#writer.commit();
+    for (const { key, channel, id, target } of copied) {
+      const packed = channel.live.get(id);
+      // Acked, or its channel deleted, while the copies were written: nothing to move.
+      if (
+        this.#channels.get(key) !== channel ||
+        packed === undefined ||
+        segmentOf(packed) !== segment
+      )
+        continue;
+      channel.live.set(id, pack(target, attemptOf(packed)));
+      const to = this.#segments.get(target)!;
+      to.live++;
+      to.messages++;
       info.live--;
     }
     if (info.live !== 0) {
+      // Live messages its file no longer shows (damaged since start): keep it, and stop there.
       this.#logger.error(
-        { segment: segmentName(segment), lost: info.live },
-        'ringbus: compaction could not read some live messages back; they stay in memory only'
+        { segment: segmentName(segment), unreadable: info.live },
+        'ringbus: compaction could not copy every live message of a segment; the segment is kept'
       );
-      for (const channel of this.#channels.values())
-        for (const [id, packed] of channel.live)
-          if (segmentOf(packed) === segment) channel.live.delete(id);
-      info.live = 0;
+      info.kept = true;
     }
     this.#segmentsRewritten++;
   }

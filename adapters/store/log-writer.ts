@@ -111,6 +111,10 @@ export class LogWriter {
   syncCount = 0;
   /** Highest segment whose file is fully written and closed. */
   completed = 0;
+  /** When the write or sync failed (epoch ms), 0 before. */
+  failedAt = 0;
+  /** Inside onSegment: its own appends (a snapshot) never start yet another segment. */
+  #rolling = false;
 
   /** @param segment - the first segment to create (it must not exist) */
   constructor(settings: LogWriterSettings, segment: number) {
@@ -129,6 +133,11 @@ export class LogWriter {
     return this.#failure;
   }
 
+  /** True while appends wait to be written or a write is in flight. */
+  get busy(): boolean {
+    return this.#flushing || this.#batches.length > 0;
+  }
+
   /** Bytes appended but not yet written. */
   get pendingBytes(): number {
     return this.#pending;
@@ -143,10 +152,19 @@ export class LogWriter {
   append(bytes: Uint8Array): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#closed) throw new RingbusError(ErrorCode.CLOSED, 'the store is closed');
-    if (this.#assigned >= this.settings.segmentBytes && this.#assigned > SEGMENT_HEADER_BYTES) {
+    if (
+      this.#assigned >= this.settings.segmentBytes &&
+      this.#assigned > SEGMENT_HEADER_BYTES &&
+      !this.#rolling
+    ) {
       this.#segment++;
       this.#assigned = SEGMENT_HEADER_BYTES;
-      this.onSegment(this.#segment);
+      this.#rolling = true;
+      try {
+        this.onSegment(this.#segment);
+      } finally {
+        this.#rolling = false;
+      }
     }
     let batch = this.#batches.at(-1);
     if (batch === undefined || batch.segment !== this.#segment) {
@@ -314,6 +332,7 @@ export class LogWriter {
             err
           );
     this.#failure = failure;
+    this.failedAt = Date.now();
     batch?.reject(failure);
     for (const b of this.#batches.splice(0)) b.reject(failure);
     this.#pending = 0;

@@ -25,6 +25,8 @@ import { NO_HEADERS } from '../../src/message.js';
  * - ACK, NACK: channel, id
  * - CHANNEL_CREATED: channel, settings (a JSON object: pattern, name and the queue options)
  * - CHANNEL_DELETED: channel
+ * - EMPTIED: channel, first id, last id: the channel's spilled messages in that range were
+ *   dropped (`empty()`)
  */
 export const RecordType = {
   MESSAGE: 1,
@@ -32,7 +34,8 @@ export const RecordType = {
   NACK: 3,
   CHANNEL_CREATED: 4,
   CHANNEL_DELETED: 5,
-  COPY: 6
+  COPY: 6,
+  EMPTIED: 7
 } as const;
 
 /** One of the values of {@link RecordType}. */
@@ -91,9 +94,17 @@ export interface ChannelDeletedRecord {
   readonly channel: string;
 }
 
+/** A spilled range of a channel emptied: its MESSAGE records with ids in [from, to] are gone. */
+export interface EmptiedRecord {
+  readonly type: typeof RecordType.EMPTIED;
+  readonly channel: string;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** Any record of the log. */
 export type StoreRecord =
-  MessageRecord | SettleRecord | ChannelCreatedRecord | ChannelDeletedRecord;
+  MessageRecord | SettleRecord | ChannelCreatedRecord | ChannelDeletedRecord | EmptiedRecord;
 
 const utf8 = new TextEncoder();
 
@@ -268,6 +279,16 @@ export function encodeRecord(record: StoreRecord): Uint8Array {
       w = writer(uintBytes(channel.length) + channel.length);
       w.str(channel);
       break;
+    case RecordType.EMPTIED:
+      checkUint(record.from, 'from');
+      checkUint(record.to, 'to');
+      w = writer(
+        uintBytes(channel.length) + channel.length + uintBytes(record.from) + uintBytes(record.to)
+      );
+      w.str(channel);
+      w.uint(record.from);
+      w.uint(record.to);
+      break;
   }
   // The type byte precedes the body; writer() reserved it.
   w.bytes[RECORD_PREFIX_BYTES] = record.type;
@@ -368,6 +389,13 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
       r.done('a channel record');
       return { type, channel };
     }
+    case RecordType.EMPTIED: {
+      const channel = r.str();
+      const from = r.uint();
+      const to = r.uint();
+      r.done('an emptied record');
+      return { type, channel, from, to };
+    }
     default:
       throw malformed(`unknown record type ${type}`);
   }
@@ -377,7 +405,7 @@ export function decodeRecordBody(bytes: Uint8Array, start = 0, end = bytes.lengt
 export interface RecordKey {
   type: number;
   channel: string;
-  /** The message id (MESSAGE, COPY, ACK, NACK); 0 for channel records. */
+  /** The message id (MESSAGE, COPY, ACK, NACK; EMPTIED: its first id); 0 for channel records. */
   id: number;
 }
 
@@ -396,7 +424,7 @@ export function readRecordKey(
   const r = reader;
   r.reset(bytes, start, end);
   const type = r.u8();
-  if (type < RecordType.MESSAGE || type > RecordType.COPY)
+  if (type < RecordType.MESSAGE || type > RecordType.EMPTIED)
     throw malformed(`unknown record type ${type}`);
   into.type = type;
   into.channel = r.str();

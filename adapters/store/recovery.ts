@@ -39,6 +39,8 @@ export interface SegmentInfo {
   bytes: number;
   /** Recovery stopped inside it: compaction renames it to `.damaged` instead of deleting it. */
   damaged: boolean;
+  /** Compaction could not copy all of its live messages: it stays until they are gone. */
+  kept?: boolean;
 }
 
 /** What {@link replayDirectory} rebuilt. */
@@ -61,6 +63,8 @@ class ChannelFacts {
   readonly nacks = new Map<number, number>();
   /** Position of the last COPY record per id: it supersedes every earlier record of that id. */
   readonly copies = new Map<number, number>();
+  /** Id ranges of spilled messages `empty()` dropped. */
+  readonly emptied: [from: number, to: number][] = [];
   readonly window: WindowEntry[] = [];
   /** MESSAGE records loaded so far (copies come on top). */
   loaded = 0;
@@ -133,6 +137,12 @@ export function replayDirectory(dir: string): Replay {
         case RecordType.NACK:
           ch?.nacks.set(key.id, (ch.nacks.get(key.id) ?? 0) + 1);
           break;
+        case RecordType.EMPTIED: {
+          const record = decodeRecordBody(b, start, end);
+          if (ch !== undefined && record.type === RecordType.EMPTIED)
+            ch.emptied.push([record.from, record.to]);
+          break;
+        }
       }
     });
     lastId = Math.max(lastId, walk.idFloor);
@@ -171,7 +181,8 @@ export function replayDirectory(dir: string): Replay {
         info.messages++;
         const ch = channels.get(key.channel);
         const at = position(n, offset);
-        if (ch === undefined || at < ch.since || ch.acked.has(key.id)) return;
+        if (ch === undefined || at < ch.since || ch.acked.has(key.id) || isEmptied(ch, key.id))
+          return;
         const copiedAt = ch.copies.get(key.id);
         if (copiedAt !== undefined && copiedAt !== at) return; // a later copy supersedes it
         info.live++;
@@ -183,7 +194,7 @@ export function replayDirectory(dir: string): Replay {
           if (!isCopy) ch.loaded++;
         } else {
           ch.spill ??= new SpillState(n, offset, lastLoadedOf(ch));
-          ch.spill.add(n);
+          ch.spill.add(n, key.id);
         }
       },
       true // pass 1 checked every CRC up to `end`
@@ -204,6 +215,11 @@ export function replayDirectory(dir: string): Replay {
     nextSegment: (numbers.at(-1) ?? 0) + 1,
     stats: { segments: numbers.length, records, truncatedBytes, damaged }
   };
+}
+
+function isEmptied(ch: ChannelFacts, id: number): boolean {
+  for (const [from, to] of ch.emptied) if (id >= from && id <= to) return true;
+  return false;
 }
 
 /** The highest id among the MESSAGE records loaded so far (records are in id order). */

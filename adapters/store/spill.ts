@@ -42,8 +42,9 @@ export class SpillState {
   offset: number;
   /** Records of the channel with ids up to this one are in memory (or gone). */
   lastLoaded: number;
-  /** Spilled messages left. */
+  /** Spilled messages left, and the id of the last one spilled. */
   count = 0;
+  lastSpilled = 0;
   /** Spilled messages per segment: compaction bookkeeping. */
   readonly perSegment = new Map<number, number>();
   /** Ids past `lastLoaded` an earlier run acked, and the NACKs it recorded for them. */
@@ -57,8 +58,9 @@ export class SpillState {
   }
 
   /** One more message spilled, its record in `segment`. */
-  add(segment: number): void {
+  add(segment: number, id: number): void {
     this.count++;
+    this.lastSpilled = id;
     this.perSegment.set(segment, (this.perSegment.get(segment) ?? 0) + 1);
   }
 
@@ -94,14 +96,15 @@ export class SpillState {
       const base = this.offset;
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const walk = walkRange(chunk, view, 0, chunk.length, (b, start, stop) => {
-        if (out.length >= max) return false;
+        if (out.length >= max || this.count === 0) return false;
         readRecordKey(b, start, stop, key);
         this.offset = base + stop;
         if (key.type !== RecordType.MESSAGE || key.channel !== channel || key.id <= this.lastLoaded)
           return true;
         this.lastLoaded = key.id;
-        this.taken(this.segment);
+        // Acked by an earlier run: never counted as spilled (recovery skipped it too).
         if (this.acked.delete(key.id)) return true;
+        this.taken(this.segment);
         const record = decodeRecordBody(b, start, stop) as MessageRecord;
         const attempt = record.attempt + (this.nacks.get(key.id) ?? 0);
         this.nacks.delete(key.id);

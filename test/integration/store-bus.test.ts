@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'node:test';
@@ -141,5 +141,25 @@ describe('a bus with a store', () => {
     assert.match(bus.metrics(), /^ringbus_store_failing 0$/m);
     assert.match(bus.metrics(), /^ringbus_store_recovery_seconds \d/m);
     assert.equal(new Bus().stats().store, undefined);
+  });
+
+  it('more durable channels than one small segment holds: each segment starts with all of them', async (t) => {
+    const dir = storeDir(t);
+    const bus = storeBus(t, { dir, segmentBytes: 4096 });
+    for (let i = 0; i < 60; i++)
+      bus.subscribe(`orders.${i}.>`, { channel: `billing-channel-${i}`, qos: 1 });
+    await bus.publishAsync('orders.59.new', 'last', { qos: 1 });
+    await bus.close();
+    const again = storeBus(t, { dir });
+    assert.equal(again.stats().store!.recovery.channels, 60);
+    assert.equal(again.channel('orders.59.>', 'billing-channel-59').depth, 1);
+  });
+
+  it('takes over a LOCK naming its own pid when it does not hold it (a restarted container)', async (t) => {
+    const dir = storeDir(t);
+    writeFileSync(join(dir, 'LOCK'), String(process.pid));
+    const bus = storeBus(t, { dir });
+    assert.throws(() => new Bus({ store: { dir } }), /ERR_STORE.*in use by process/);
+    await bus.close();
   });
 });

@@ -152,4 +152,61 @@ describe('durable spill-over', () => {
       await new Promise((resolve) => setImmediate(resolve));
     assert.ok(bus.stats().store!.segments <= 3, `${bus.stats().store!.segments} segments left`);
   });
+
+  it('acks beyond the first window before a restart: the rest comes back exactly once', async (t) => {
+    const dir = storeDir(t);
+    const opts = { channel: 'w', qos: 1 as const, queueSize: 4, maxInFlight: 100 };
+    let bus = open(t, dir);
+    let sub = bus.subscribe(PATTERN, opts);
+    await publishRange(bus, 1, 13); // 1..12: 4 in memory, 8 spilled
+    const held: Message[] = [];
+    while (held.length < 8) held.push(...(await sub.pull(8 - held.length, { timeoutMs: 1000 })));
+    held.find((m) => m.payload === 8)!.ack(); // the others stay unacked
+    await bus.close();
+
+    bus = open(t, dir);
+    assert.equal(bus.channel(PATTERN, 'w').depth, 11);
+    sub = bus.subscribe(PATTERN, opts);
+    const seen: unknown[] = [];
+    for (;;) {
+      const got = await sub.pull(3, { timeoutMs: 200 });
+      if (got.length === 0) break;
+      for (const m of got) {
+        seen.push(m.payload);
+        m.ack();
+      }
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]);
+    await publishRange(bus, 13, 17);
+    const later = await sub.pull(10, { timeoutMs: 1000 });
+    assert.deepEqual(
+      later.map((m) => m.payload),
+      [13, 14, 15, 16]
+    );
+  });
+
+  it('empty() drops the spilled backlog too, for good', async (t) => {
+    const dir = storeDir(t);
+    let bus = open(t, dir);
+    bus.subscribe(PATTERN, { channel: 'w', qos: 1, queueSize: 4 });
+    await publishRange(bus, 0, 12);
+    const channel = bus.channel(PATTERN, 'w');
+    assert.equal(channel.depth, 12);
+    assert.equal(channel.empty(), 12);
+    assert.equal(channel.depth, 0);
+    assert.equal(bus.stats().totals.dropped.emptied, 12);
+    await publishRange(bus, 12, 14);
+    assert.deepEqual(
+      (await take(bus, 10)).map((m) => m.payload),
+      [12, 13]
+    );
+    await publishRange(bus, 14, 15);
+    await bus.close();
+    bus = open(t, dir);
+    assert.deepEqual(
+      (await take(bus, 10)).map((m) => m.payload),
+      [14],
+      'the emptied ones stay gone after a restart'
+    );
+  });
 });

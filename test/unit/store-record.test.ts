@@ -218,4 +218,15 @@ describe('store record: encode and decode', () => {
     assert.throws(() => decodeRecord(good.subarray(0, good.length - 1)), /record length/);
     assert.throws(() => decodeRecord(good.subarray(0, RECORD_PREFIX_BYTES)), /shorter than 13/);
   });
+
+  it('lays out EMPTIED as channel, first id, last id', () => {
+    const emptied = { type: RecordType.EMPTIED, channel: 'w jobs.*', from: 5, to: 300 } as const;
+    assert.deepEqual(decodeRecord(encodeRecord(emptied)), emptied);
+    const bytes = encodeRecord(emptied);
+    // type 07 | channel 08 'w jobs.*' | from 05 | to ac 02
+    assert.equal(
+      hex(bytes.subarray(RECORD_PREFIX_BYTES)),
+      '07' + '08' + hex(new TextEncoder().encode('w jobs.*')) + '05' + 'ac02'
+    );
+  });
 });

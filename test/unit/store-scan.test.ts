@@ -235,7 +235,7 @@ describe('scanSegment', () => {
 
   it('a record with a valid CRC but a malformed body is corrupt', () => {
     const { bytes: one } = segmentImage(RECORDS.slice(0, 1));
-    const body = Uint8Array.from([0x07, 0x00]); // unknown type 7
+    const body = Uint8Array.from([0x63, 0x00]); // unknown type 99
     const bad = new Uint8Array(RECORD_PREFIX_BYTES + body.length);
     const view = new DataView(bad.buffer);
     view.setUint32(0, body.length, true);
@@ -248,7 +248,7 @@ describe('scanSegment', () => {
     const scan = scanSegmentBytes(all);
     assert.equal(scan.problem?.kind, 'corrupt');
     assert.equal(scan.problem.offset, one.length);
-    assert.match(scan.problem.reason, /unknown record type 7/);
+    assert.match(scan.problem.reason, /unknown record type 99/);
     assert.deepEqual(scan.records, RECORDS.slice(0, 1));
   });
 });
