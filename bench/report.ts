@@ -4,7 +4,9 @@
  */
 import type { AllocReport } from './alloc.js';
 import type { ScenarioResult } from './emitters.bench.js';
-import type { GcResult, MachineInfo } from './harness.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type GcResult, type MachineInfo, machineInfo } from './harness.js';
 
 export interface Table {
   title: string;
@@ -168,4 +170,35 @@ export function markdownList(lines: readonly string[]): string[] {
     else items.push(line);
   }
   return items.map((l) => `- ${l}`);
+}
+
+/** What a suite prints when run on its own. */
+export interface SuiteReport {
+  /** Lines printed before the tables (the network suite's peer versions). */
+  readonly preface?: readonly string[];
+  readonly tables: readonly Table[];
+  readonly legend: readonly string[];
+  readonly targets: readonly Target[];
+  /** `<Name> targets`, and the closing line. */
+  readonly name: string;
+  readonly summary: string;
+}
+
+/**
+ * Runs a suite on its own when `moduleUrl` is the script node was started with
+ * (`node build/bench/<suite>/run.js`): machine lines, the suite, its tables, legend and targets.
+ */
+export async function runStandalone(
+  moduleUrl: string,
+  run: () => Promise<SuiteReport>
+): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined || path.resolve(script) !== fileURLToPath(moduleUrl)) return;
+  console.log(machineLines(machineInfo()).join('\n'));
+  const r = await run();
+  if (r.preface !== undefined) console.log(r.preface.join('\n'));
+  for (const t of r.tables) console.log(textTable(t));
+  console.log(`\n${r.legend.join('\n')}`);
+  console.log(textTable(targetTable([...r.targets], `${r.name} targets`)));
+  console.log(`\n${r.summary}`);
 }

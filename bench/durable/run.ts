@@ -19,8 +19,6 @@
  * Cost: about 110 s on the 2-core machine with the defaults (6 contenders × 3 runs of about 3 s,
  * then 3 recoveries of a million messages, each about 15 s with the publishing before it).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type MachineInfo,
   checkNames,
@@ -32,7 +30,7 @@ import {
 } from '../harness.js';
 import { killOwnedOnExitSignals, packageVersion } from '../net/harness.js';
 import { missingNatsServer, natsServerVersion } from '../net/nats-server.js';
-import { machineLines, rate, targetTable, textTable } from '../report.js';
+import { rate, runStandalone } from '../report.js';
 import type { DurableContender } from './contender.js';
 import { jetstream } from './jetstream.js';
 import { type RunResult, timeRun } from './measure.js';
@@ -230,21 +228,14 @@ export async function runDurableBenchmarks(
   };
 }
 
-async function main(): Promise<void> {
+await runStandalone(import.meta.url, async () => {
   killOwnedOnExitSignals();
-  console.log(machineLines(machineInfo()).join('\n'));
   const report = await runDurableBenchmarks();
-  for (const t of durableTables(report)) console.log(textTable(t));
-  console.log(`\n${DURABLE_LEGEND.join('\n')}`);
-  console.log(textTable(targetTable(durableTargets(report), 'Durable targets')));
-  console.log(
-    `\n${report.runs} runs per contender, median shown; durable suite took ${report.seconds.toFixed(0)} s`
-  );
-}
-
-if (
-  process.argv[1] !== undefined &&
-  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
-  await main();
-}
+  return {
+    tables: durableTables(report),
+    legend: DURABLE_LEGEND,
+    targets: durableTargets(report),
+    name: 'Durable',
+    summary: `${report.runs} runs per contender, median shown; durable suite took ${report.seconds.toFixed(0)} s`
+  };
+});

@@ -20,8 +20,6 @@
  * and subscriber processes and runs a warm-up plus RUNS runs of about 1 s (W4: 2 s). With
  * RUNS=3 the whole suite takes about ten minutes on the 2-core machine.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type MachineInfo,
   checkNames,
@@ -31,7 +29,7 @@ import {
   machineInfo,
   median
 } from '../harness.js';
-import { machineLines, rate, targetTable, textTable } from '../report.js';
+import { rate, runStandalone } from '../report.js';
 import { NET_PEERS } from './contenders.js';
 import { killOwnedOnExitSignals } from './harness.js';
 import type { Broker } from './peer.js';
@@ -213,22 +211,15 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
   };
 }
 
-async function main(): Promise<void> {
+await runStandalone(import.meta.url, async () => {
   killOwnedOnExitSignals();
-  console.log(machineLines(machineInfo()).join('\n'));
   const report = await runNetBenchmarks();
-  console.log(`\nPeers\n${peerLines(report).join('\n')}`);
-  for (const t of netTables(report)) console.log(textTable(t));
-  console.log(`\n${NET_LEGEND.join('\n')}`);
-  console.log(textTable(targetTable(netTargets(report), 'Network targets')));
-  console.log(
-    `\n${report.runs} runs per cell, median shown; net suite took ${report.seconds.toFixed(0)} s`
-  );
-}
-
-if (
-  process.argv[1] !== undefined &&
-  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
-  await main();
-}
+  return {
+    preface: ['', 'Peers', ...peerLines(report)],
+    tables: netTables(report),
+    legend: NET_LEGEND,
+    targets: netTargets(report),
+    name: 'Network',
+    summary: `${report.runs} runs per cell, median shown; net suite took ${report.seconds.toFixed(0)} s`
+  };
+});

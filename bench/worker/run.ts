@@ -21,8 +21,6 @@
  * Cost: about 75 s on the 2-core machine (16 throughput cells, each a few short calibration
  * runs and 5 timed runs of ~0.25 s in fresh workers; then 3 × 5 round-trip runs).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type MachineInfo,
   checkNames,
@@ -33,7 +31,7 @@ import {
   median,
   quantile
 } from '../harness.js';
-import { machineLines, rate, targetTable, textTable } from '../report.js';
+import { rate, runStandalone } from '../report.js';
 import type { WorkerContender } from './contender.js';
 import { WORKER_CONTENDERS } from './contenders.js';
 import { timeRoundTrips, timeThroughput } from './measure.js';
@@ -288,20 +286,13 @@ export async function runWorkerBenchmarks(options: WorkerBenchOptions = {}): Pro
   };
 }
 
-async function main(): Promise<void> {
-  console.log(machineLines(machineInfo()).join('\n'));
+await runStandalone(import.meta.url, async () => {
   const report = await runWorkerBenchmarks();
-  for (const t of workerTables(report)) console.log(textTable(t));
-  console.log(`\n${WORKER_LEGEND.join('\n')}`);
-  console.log(textTable(targetTable(workerTargets(report), 'Worker targets')));
-  console.log(
-    `\n${report.runs} runs per cell, median shown; worker suite took ${report.seconds.toFixed(0)} s`
-  );
-}
-
-if (
-  process.argv[1] !== undefined &&
-  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
-  await main();
-}
+  return {
+    tables: workerTables(report),
+    legend: WORKER_LEGEND,
+    targets: workerTargets(report),
+    name: 'Worker',
+    summary: `${report.runs} runs per cell, median shown; worker suite took ${report.seconds.toFixed(0)} s`
+  };
+});
