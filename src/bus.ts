@@ -283,12 +283,15 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     reply: ReplyTarget | undefined
   ): number {
     if (this.closed) throw closedError('publish');
+    // This call's own: a listener that publishes from inside it does not wait for the store.
+    const waits = this.durableWrite;
+    if (waits) this.durableWrite = false;
     if (state.gen !== this.gen) this.route(state);
     // `o` may be the reused scratch: read it before any user code (drop listeners) can publish.
     const o = options === undefined ? DEFAULT_PUBLISH : readPublishOptions(options, this.scratch);
     if (state.blocking) checkRoom(state);
     const durable = o.qos === 1 ? state.durable : undefined;
-    if (durable !== undefined) this.checkDurable(state, this.durableWrite);
+    if (durable !== undefined) this.checkDurable(state, waits);
     state.published++;
     this.published++;
     const targets = state.targets;

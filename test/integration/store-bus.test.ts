@@ -162,4 +162,23 @@ describe('a bus with a store', () => {
     assert.throws(() => new Bus({ store: { dir } }), /ERR_STORE.*in use by process/);
     await bus.close();
   });
+
+  it('a listener publishing from inside a publishAsync is refused like any sync publish', async (t) => {
+    const bus = storeBus(t, { dir: storeDir(t) });
+    bus.subscribe('jobs.*', { channel: 'w', qos: 1 });
+    bus.subscribe('ticks', { queueSize: 1, overflow: 'drop-newest' }); // pull: never read
+    const codes: string[] = [];
+    bus.on('drop', () => {
+      try {
+        bus.publish('jobs.side', 'from a listener', { qos: 1 });
+        codes.push('accepted');
+      } catch (err) {
+        codes.push((err as { code: string }).code);
+      }
+    });
+    await bus.publishAsync('ticks', 1);
+    await bus.publishAsync('ticks', 2); // dropped: the listener runs inside this publish
+    assert.deepEqual(codes, [ErrorCode.DURABLE_ASYNC]);
+    assert.equal(bus.channel('jobs.*', 'w').depth, 0);
+  });
 });
