@@ -80,5 +80,5 @@ export const DEFAULT_SEGMENT_BYTES = 64 << 20;
 export const MIN_SEGMENT_BYTES = 4096;
 /** Largest `segmentBytes` accepted (1 GiB). */
 export const MAX_SEGMENT_BYTES = 1 << 30;
-/** Default gathering time of the store's `'batch'` fsync policy. */
+/** Default longest time the store's `'batch'` policy leaves written records unsynced. */
 export const DEFAULT_FSYNC_INTERVAL_MS = 10;
