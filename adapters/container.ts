@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { type DependencyContainer, container } from 'tsyringe';
 import type { Logger } from '../src/logger.js';
+import type { Bridge } from '../src/link/bridge.js';
 import type { ThreadTransport, TransportAdapter } from '../src/link/transport.js';
 import { environment } from '../src/link/transport.js';
 import { socketAdapter } from './socket.js';
@@ -8,10 +9,16 @@ import { websocketAdapter } from './websocket.js';
 import { nodeThreads } from './worker/node-threads.js';
 import type { StoreOpener } from '../src/store.js';
 import { FileStore } from './store/file-store.js';
+import { natsBridge } from './nats/nats-bridge.js';
 
 /** Container token of the adapter for a URL scheme: `ringbus:transport:<scheme>`. */
 export function transportToken(scheme: string): string {
   return `ringbus:transport:${scheme}`;
+}
+
+/** Container token of the bridge for a URL scheme: `ringbus:bridge:<scheme>` (`nats`, `tls`). */
+export function bridgeToken(scheme: string): string {
+  return `ringbus:bridge:${scheme}`;
 }
 
 /** Container token of the worker-thread links' transport (`bus.connectWorker`, `connectParent`). */
@@ -61,12 +68,20 @@ for (const [schemes, adapter] of [
     if (!container.isRegistered(transportToken(scheme))) registerTransport(scheme, adapter);
 }
 
+for (const scheme of ['nats', 'tls'])
+  if (!container.isRegistered(bridgeToken(scheme)))
+    container.register<Bridge>(bridgeToken(scheme), { useValue: natsBridge });
+
 // The core asks the container; it never imports tsyringe itself (it must run in browsers).
 environment.transports = (scheme) => {
   const token = transportToken(scheme);
   return container.isRegistered(token, true)
     ? container.resolve<TransportAdapter>(token)
     : undefined;
+};
+environment.bridges = (scheme) => {
+  const token = bridgeToken(scheme);
+  return container.isRegistered(token, true) ? container.resolve<Bridge>(token) : undefined;
 };
 environment.threads = () =>
   container.isRegistered(THREADS_TOKEN, true)

@@ -2,7 +2,7 @@
  * The Node entry of ringbus (`import { Bus } from 'ringbus'` on Node): the core, plus the TCP, Unix
  * socket and WebSocket transports registered in the tsyringe container by URL scheme, and worker
  * links over shared-memory rings (`bus.connectWorker`, `bus.connectParent`), and the durable store
- * (`new Bus({ store: { dir } })`).
+ * (`new Bus({ store: { dir } })`), and the NATS bridge (`bus.connect('nats://…')`).
  *
  * @packageDocumentation
  */
@@ -11,6 +11,7 @@ export {
   LOGGER_TOKEN,
   STORE_TOKEN,
   THREADS_TOKEN,
+  bridgeToken,
   registerLogger,
   registerTransport,
   transportToken

@@ -30,7 +30,7 @@ import {
   resolveSubscribeOptions,
   subscribeOptionsSchema
 } from './options.js';
-import { type DeadLetterReason, type DropReason, Queue } from './queue.js';
+import { type DeadLetterReason, type DropReason, type Feeder, Queue } from './queue.js';
 import type { DurableStore, RecoveredChannel, RecoveredMessage } from './store.js';
 import { environment } from './link/transport.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
@@ -46,6 +46,7 @@ import { type Handler, Subscription } from './subscription.js';
 import type { InboundFrame } from './frames/envelope.js';
 import { FrameCache } from './link/frame-cache.js';
 import type { InterestWatcher } from './link/session.js';
+import type { NatsBridgeOptions } from './link/bridge.js';
 import type { ConnectOptions, ListenOptions, WorkerLinkOptions } from './link/options.js';
 import type { Link } from './link/link.js';
 import type { Listener } from './link/listener.js';
@@ -709,12 +710,17 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
    * Connects to a bus that listens on `url`. Resolves once the handshake is done and both buses
    * have registered each other's subscriptions; the link then reconnects by itself until closed.
    *
-   * @param url - the listener's URL
-   * @param options - token, reconnect, timeouts, raw mode (docs/network.md)
+   * On Node, `nats://host:port` (and `tls://`) bridges this bus to a NATS system instead, with
+   * {@link NatsBridgeOptions} (`export`, `import`, `servers`, `streams`; docs/scale-out.md).
+   *
+   * @param url - the listener's URL, or a NATS server's
+   * @param options - token, reconnect, timeouts, raw mode (docs/network.md); for NATS,
+   *   {@link NatsBridgeOptions}
    * @throws {@link RingbusError} `ERR_UNSUPPORTED_SCHEME`, `ERR_INVALID_OPTIONS`, `ERR_AUTH` (token
-   *   refused; no retry), `ERR_CONNECT` (unreachable or no handshake in time), `ERR_CLOSED`
+   *   refused; no retry), `ERR_CONNECT` (unreachable or no handshake in time), `ERR_BRIDGE` (NATS
+   *   refused a stream or JetStream is unavailable), `ERR_CLOSED`
    */
-  connect(url: string, options?: ConnectOptions): Promise<Link> {
+  connect(url: string, options?: ConnectOptions | NatsBridgeOptions): Promise<Link> {
     if (this.closed) return Promise.reject(closedError('connect'));
     return connectLink(this as Bus, url, options);
   }
@@ -851,7 +857,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     let claimed = false;
     let shared: Message | undefined;
     for (const q of state.targets) {
-      if (q.owner === origin) continue;
+      if (q.owner === origin || q.feeder === origin) continue;
       if (!toAll && (q.qos !== 0 || q.channel !== undefined)) continue;
       let m: Message = msg;
       if (qos === 1) {
@@ -904,6 +910,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
         : new Message(state.name, frame.payload, frame.id, frame.attempt, now, meta);
     queue.push(msg);
     return true;
+  }
+
+  /** @internal {@link BridgeHost.feed} */
+  feed(queue: Queue, feeder: Feeder | undefined): void {
+    queue.feeder = feeder;
+    this.gen++; // topics re-route: publishes the feeder exports skip the queue
+    this.announce(queue);
   }
 
   /** @internal {@link LinkHost.nextLinkId} */
@@ -964,8 +977,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   private route(state: TopicState): void {
     // A link's interest queue is indexed under several patterns: enter it once.
+    // A fed channel may get a topic back through its feeder instead (JetStream), not from here.
     const targets = [...new Set(this.index.match(state.tokens, []))].filter(
-      (q) => q.log === undefined
+      (q) => q.log === undefined && (q.feeder === undefined || !q.feeder.diverts(state.tokens, q))
     );
     state.targets = targets;
     state.log = this.logs.get(state.name);

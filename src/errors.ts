@@ -37,7 +37,9 @@ export const ErrorCode = {
   /** The durable store could not open, lock, write or sync its files (the cause has the OS code). */
   STORE: 'ERR_STORE',
   /** A sync `publish` of a QoS 1 message that would enter a durable channel: use `publishAsync`. */
-  DURABLE_ASYNC: 'ERR_DURABLE_ASYNC'
+  DURABLE_ASYNC: 'ERR_DURABLE_ASYNC',
+  /** The NATS system refused or failed what a bridge needed (no stream for a QoS 1 subject, JetStream unavailable); the cause has NATS's error. */
+  BRIDGE: 'ERR_BRIDGE'
 } as const;
 
 /** One of the string codes in {@link ErrorCode}. */

@@ -32,6 +32,16 @@ export interface QueueHost {
   loadSpilled(queue: Queue, max: number): Message[];
 }
 
+/**
+ * What feeds a channel from outside the bus (the NATS bridge): it is the upstream of what it
+ * delivers, and it may take a topic's publishes away from the channel (they come back through it).
+ * @internal
+ */
+export interface Feeder extends Upstream {
+  /** True when publishes on `topic` (its tokens) reach `queue` through the feeder, not directly. */
+  diverts(topic: readonly string[], queue: Queue): boolean;
+}
+
 const DROP_OLDEST = 0;
 const DROP_NEWEST = 1;
 const BLOCK = 2;
@@ -81,6 +91,8 @@ export class Queue implements MessageOwner, LogReader {
   spilled: number;
   /** A read of spilled messages waits for the store to write them. */
   waitingForStore = false;
+  /** What feeds this channel from outside the bus (the NATS bridge), if anything. */
+  feeder: Feeder | undefined = undefined;
   /** The link this queue serves alone (its interest queue, or a proxy's private queue): messages from there never enter. */
   owner: Upstream | undefined;
   /** A remote-origin message waits for a consumer other than its origin's proxy: no self-wake. */

@@ -170,9 +170,20 @@ export class Link {
     this.current = session;
   }
 
-  /** @internal {@link SessionEvents.up}: for a client, up only after the first flush round trip */
+  /**
+   * @internal {@link SessionEvents.up}: for a client, up only after the first flush round trip;
+   * afterwards, a session that healed itself (a bridge's client reconnected) is up again
+   */
   sessionUp(session: LinkSession): void {
-    if (this.direction === 'in') this.markUp(session);
+    if (this.direction === 'in' || (this.status === 'down' && session === this.current))
+      this.markUp(session);
+  }
+
+  /** @internal {@link SessionEvents.down}: the session lost its peer and reconnects by itself */
+  sessionDown(session: LinkSession, error: RingbusError | undefined): void {
+    if (session !== this.current || this.status !== 'up') return;
+    this.status = 'down';
+    this.host.linkEvent('link-down', this, error);
   }
 
   /** @internal {@link SessionEvents.closed} */

@@ -4,6 +4,7 @@ import { FrameEncoder } from '../frames/frame-encoder.js';
 import { FrameType } from '../frames/frame-type.js';
 import { DEFAULT_RING_BYTES } from '../limits.js';
 import { parseWith } from '../options.js';
+import type { BridgeHost, NatsBridgeOptions } from './bridge.js';
 import { Link, type LinkHost } from './link.js';
 import { Listener } from './listener.js';
 import {
@@ -22,7 +23,10 @@ import { type LinkSession, Session, type SessionHost, type SessionSettings } fro
 import { type Connection, type TransportAdapter, environment } from './transport.js';
 
 /** What opening links needs from the bus. @internal */
-export type OpenHost = LinkHost & SessionHost & RawHost & { readonly openListeners: Set<Listener> };
+export type OpenHost = LinkHost &
+  SessionHost &
+  RawHost &
+  BridgeHost & { readonly openListeners: Set<Listener> };
 
 /** `bus.listen(url, options)`. @internal */
 export async function listenOn(
@@ -31,7 +35,8 @@ export async function listenOn(
   options: ListenOptions | undefined
 ): Promise<Listener> {
   const o = parseWith(listenOptionsSchema, options, 'listen options');
-  const { parsed, adapter } = resolve(url);
+  const parsed = parseUrl(url);
+  const adapter = adapterOf(parsed);
   const settings = sessionSettings(o, true);
   const maxConnections = maxConnectionsOf(o);
   let listener: Listener | undefined = undefined;
@@ -70,14 +75,17 @@ export async function listenOn(
   return listener;
 }
 
-/** `bus.connect(url, options)`. @internal */
+/** `bus.connect(url, options)`: a link, or a bridge for a scheme that has one. @internal */
 export async function connectLink(
   bus: OpenHost,
   url: string,
-  options: ConnectOptions | undefined
+  options: ConnectOptions | NatsBridgeOptions | undefined
 ): Promise<Link> {
+  const parsed = parseUrl(url);
+  const bridge = environment.bridges(schemeOf(parsed));
+  if (bridge !== undefined) return bridge.connect(bus, parsed, options);
   const o = parseWith(connectOptionsSchema, options, 'connect options');
-  const { parsed, adapter } = resolve(url);
+  const adapter = adapterOf(parsed);
   const settings = sessionSettings(o, false);
   const transport = {
     noDelay: o.noDelay ?? true,
@@ -161,25 +169,31 @@ function openSession(
     : new RawSession(bus, conn, settings, raw, events);
 }
 
-function resolve(url: string): { parsed: URL; adapter: TransportAdapter } {
-  let parsed: URL;
+function parseUrl(url: string): URL {
   try {
-    parsed = new URL(url);
+    return new URL(url);
   } catch {
     throw new RingbusError(
       ErrorCode.INVALID_OPTIONS,
       `url must be a URL such as tcp://127.0.0.1:4222 or unix:///tmp/bus.sock (got ${JSON.stringify(url)})`
     );
   }
-  const scheme = parsed.protocol.slice(0, -1);
+}
+
+function schemeOf(url: URL): string {
+  return url.protocol.slice(0, -1);
+}
+
+function adapterOf(url: URL): TransportAdapter {
+  const scheme = schemeOf(url);
   const adapter = environment.transports(scheme);
   if (adapter === undefined) {
     throw new RingbusError(
       ErrorCode.UNSUPPORTED_SCHEME,
-      `no adapter handles '${scheme}://' here; use tcp://, tcp4://, tcp6://, unix://, ws:// or wss:// on Node, or register an adapter for '${scheme}'`
+      `no adapter handles '${scheme}://' here; use tcp://, tcp4://, tcp6://, unix://, ws:// or wss:// on Node (connect also takes nats://), or register an adapter for '${scheme}'`
     );
   }
-  return { parsed, adapter };
+  return adapter;
 }
 
 /** Tells a connection over the limit why, then closes it. */

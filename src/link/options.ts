@@ -174,7 +174,8 @@ const intIn = (min: number, max: number) =>
     .int('must be an integer')
     .check(z.minimum(min, `must be >= ${min}`), z.maximum(max, `must be <= ${max}`));
 const ms = (max: number) => z.optional(intIn(0, max));
-const positive = (max: number) => z.optional(intIn(1, max));
+/** An optional integer in [1, max]. @internal */
+export const positive = (max: number) => z.optional(intIn(1, max));
 
 const rawSchema = z
   .strictObject({
@@ -185,7 +186,8 @@ const rawSchema = z
     z.refine((r) => r.topic !== undefined || r.pattern !== undefined, 'needs topic or pattern')
   );
 
-const linkShape = {
+/** Fields every kind of link validates alike. @internal */
+export const linkShape = {
   maxFrameBytes: z.optional(
     intIn(1, MAX_FRAME_BYTES).check(
       z.minimum(MIN_FRAME_BYTES, `must be >= ${MIN_FRAME_BYTES} (room for a handshake)`)
@@ -238,7 +240,8 @@ export const workerLinkOptionsSchema = z.strictObject({
   connectTimeoutMs: positive(MAX_DURATION_MS)
 });
 
-const patterns = z.optional(
+/** An optional list of valid patterns. @internal */
+export const patterns = z.optional(
   z.array(z.string().check(z.refine(isPattern, 'must be a valid pattern')))
 );
 

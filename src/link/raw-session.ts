@@ -4,7 +4,13 @@ import type { Overflow } from '../options.js';
 import type { Subscription } from '../subscription.js';
 import { FrameWriter } from './frame-writer.js';
 import type { RawOptions } from './options.js';
-import type { LinkSession, SessionCounters, SessionEvents, SessionSettings } from './session.js';
+import {
+  type LinkSession,
+  type SessionCounters,
+  type SessionEvents,
+  type SessionSettings,
+  zeroCounters
+} from './session.js';
 import type { Connection } from './transport.js';
 
 /** What a raw session needs from its bus: plain publish and subscribe. @internal */
@@ -27,13 +33,7 @@ const utf8 = new TextEncoder();
  */
 export class RawSession implements LinkSession {
   readonly peer = undefined;
-  readonly counters: SessionCounters = {
-    framesIn: 0,
-    bytesIn: 0,
-    messagesIn: 0,
-    messagesOut: 0,
-    refused: 0
-  };
+  readonly counters: SessionCounters = zeroCounters();
   readonly inFlight = 0;
   private up = true;
   private readonly decoder: FrameDecoder;

@@ -134,6 +134,11 @@ export interface SessionCounters {
   refused: number;
 }
 
+/** Fresh {@link SessionCounters}, all zero. @internal */
+export function zeroCounters(): SessionCounters {
+  return { framesIn: 0, bytesIn: 0, messagesIn: 0, messagesOut: 0, refused: 0 };
+}
+
 interface PendingPing {
   resolve(): void;
   reject(error: RingbusError): void;
@@ -160,13 +165,7 @@ type State = (typeof State)[keyof typeof State];
 export class Session implements Upstream, InterestWatcher, LinkSession {
   /** The peer's bus id, once its HELLO arrived. */
   peer: string | undefined = undefined;
-  readonly counters: SessionCounters = {
-    framesIn: 0,
-    bytesIn: 0,
-    messagesIn: 0,
-    messagesOut: 0,
-    refused: 0
-  };
+  readonly counters: SessionCounters = zeroCounters();
   private state: State = State.HANDSHAKE;
   private readonly decoder: RangeFrameDecoder;
   private readonly writer: FrameWriter;
@@ -352,10 +351,12 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   /** {@link InterestWatcher.queueChanged} */
   queueChanged(queue: Queue): void {
-    // Advertise a queue only while someone other than this peer's proxies consumes from it.
+    // Advertise a queue only while someone other than this peer's proxies consumes from it, and
+    // not a channel fed from elsewhere (the NATS bridge): peers reach it through the feeder.
     const wanted =
       !queue.closed &&
       queue.owner !== this &&
+      queue.feeder === undefined &&
       this.mayForward(queue.pattern) &&
       queue.consumers.some((c) => c.link !== this) &&
       (queue.channel !== undefined || queue.qos === 1);

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { StoreOpener } from '../store.js';
+import type { Bridge } from './bridge.js';
 
 /**
  * What a transport adapter provides: byte streams, nothing about frames or the bus. The link
@@ -101,17 +102,22 @@ export interface ThreadTransport {
 /** Finds the adapter of a URL scheme (without the colon). */
 export type TransportResolver = (scheme: string) => TransportAdapter | undefined;
 
+/** Finds the bridge of a URL scheme (without the colon): `nats`, `tls` on Node. */
+export type BridgeResolver = (scheme: string) => Bridge | undefined;
+
 /**
  * Defaults the platform entry fills in (the Node entry: from the tsyringe container). The core
  * has no transports of its own, so it runs anywhere. @internal
  */
 export const environment: {
   transports: TransportResolver;
+  bridges: BridgeResolver;
   logger: () => Logger | undefined;
   threads: () => ThreadTransport | undefined;
   store: () => StoreOpener | undefined;
 } = {
   transports: () => undefined,
+  bridges: () => undefined,
   logger: () => undefined,
   threads: () => undefined,
   store: () => undefined

@@ -1,0 +1,141 @@
+import type {
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  Msg,
+  NatsConnection,
+  Subscription as NatsSub
+} from 'nats';
+import type { RingbusError } from '../../src/errors.js';
+import type { Queue } from '../../src/queue.js';
+import { type NatsModule, bridgeError } from './bridge-error.js';
+
+/** What a channel feed needs from its session. @internal */
+export interface FeedHost {
+  readonly api: NatsModule;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** A JetStream message for `queue`. */
+  fromStream(queue: Queue, m: JsMsg): void;
+  /** A queue-group message for `queue`. */
+  fromGroup(queue: Queue, m: Msg): void;
+  /** The feed of `queue` fell back to its queue group: it diverts nothing any more. */
+  feedFailed(queue: Queue, error: RingbusError): void;
+}
+
+/** JetStream pull requests expire after this (heartbeats every half): a lost server shows fast. */
+const PULL_EXPIRES_MS = 2000;
+/** Messages a consume keeps requested from JetStream at most. */
+const PULL_BATCH = 256;
+
+/**
+ * Feeds one named channel from NATS, so its members on every host share one queue: a QoS 1
+ * channel consumes the durable JetStream consumer named after it (on the stream that captures
+ * its pattern); a QoS 0 channel, or a QoS 1 one no stream captures, joins the NATS queue group
+ * of that name. @internal
+ */
+export class ChannelFeed {
+  /** Settles once the feed is consuming (or has failed and fallen back). */
+  readonly ready: Promise<void>;
+  /** True while the channel is (to be) fed by JetStream rather than a queue group. */
+  isStream: boolean;
+  private group: NatsSub | undefined = undefined;
+  private consuming: ConsumerMessages | undefined = undefined;
+  private stopped = false;
+  /** A new durable consumer starts here: what is published from the channel's creation on. */
+  private readonly since = new Date().toISOString();
+
+  constructor(
+    private readonly host: FeedHost,
+    private readonly queue: Queue
+  ) {
+    this.isStream = queue.qos === 1;
+    this.ready = this.isStream ? this.consume() : Promise.resolve(this.joinGroup());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.group?.unsubscribe();
+    this.consuming?.stop();
+  }
+
+  private joinGroup(): void {
+    if (this.stopped) return;
+    const queue = this.queue;
+    this.group = this.host.nc.subscribe(queue.pattern, {
+      queue: queue.channel,
+      callback: (err, m) => {
+        if (err === null) this.host.fromGroup(queue, m);
+      }
+    });
+  }
+
+  private async consume(): Promise<void> {
+    const queue = this.queue;
+    const name = queue.channel!;
+    let stream: string;
+    try {
+      stream = await this.host.jsm.streams.find(queue.pattern);
+    } catch (err) {
+      this.fallBack(
+        `no JetStream stream captures '${queue.pattern}' (create one: streams in docs/scale-out.md)`,
+        err
+      );
+      return;
+    }
+    try {
+      await this.durable(stream, name);
+      const consumer = await this.host.js.consumers.get(stream, name);
+      if (this.stopped) return;
+      this.consuming = await consumer.consume({
+        max_messages: Math.min(PULL_BATCH, queue.queueSize),
+        expires: PULL_EXPIRES_MS,
+        callback: (m) => this.host.fromStream(queue, m)
+      });
+    } catch (err) {
+      this.fallBack(`the durable consumer '${name}' on stream '${stream}' is not usable`, err);
+    }
+  }
+
+  /** Creates the channel's durable consumer unless a host of the channel already did. */
+  private async durable(stream: string, name: string): Promise<void> {
+    const queue = this.queue;
+    try {
+      await this.host.jsm.consumers.info(stream, name);
+      return;
+    } catch {
+      // not there yet: create it below (a host that races us creates the same one)
+    }
+    const { AckPolicy, DeliverPolicy, nanos } = this.host.api;
+    await this.host.jsm.consumers.add(stream, {
+      durable_name: name,
+      filter_subject: queue.pattern,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(queue.ackTimeoutMs),
+      // Everyone's unacked messages at once: the channel's window, so a host always has room.
+      max_ack_pending: queue.queueSize,
+      // Ringbus counts attempts and dead-letters; JetStream offers a message until it is acked.
+      max_deliver: -1,
+      // Like a new channel: what is published from its creation on (not from the consumer's,
+      // which is made a little later: a message published meanwhile is in the stream already).
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: this.since
+    });
+  }
+
+  /** Reports why the channel cannot consume JetStream and joins the queue group instead. */
+  private fallBack(what: string, err: unknown): void {
+    if (this.stopped) return;
+    this.isStream = false;
+    this.host.feedFailed(
+      this.queue,
+      bridgeError(
+        `channel '${this.queue.channel}': ${what}; it takes core NATS messages (at most once across NATS) instead`,
+        err
+      )
+    );
+    this.joinGroup();
+  }
+}

@@ -1,0 +1,520 @@
+import type {
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  Msg,
+  MsgHdrs,
+  NatsConnection,
+  Subscription as NatsSub
+} from 'nats';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
+import { InboundFrame } from '../../src/frames/envelope.js';
+import { MsgFlag } from '../../src/frames/frame-type.js';
+import { MAX_ACK_TIMEOUT_MS } from '../../src/limits.js';
+import type { BridgeHost } from '../../src/link/bridge.js';
+import { covers } from '../../src/link/permissions.js';
+import {
+  type InterestWatcher,
+  type LinkSession,
+  type SessionCounters,
+  zeroCounters
+} from '../../src/link/session.js';
+import type { Message, PublishMeta } from '../../src/message.js';
+import type { SubscribeOptions } from '../../src/options.js';
+import type { Feeder, Queue } from '../../src/queue.js';
+import { matches, parsePattern } from '../../src/subject.js';
+import type { Subscription } from '../../src/subscription.js';
+import { type NatsModule, bridgeError } from './bridge-error.js';
+import { ChannelFeed, type FeedHost } from './channel-feed.js';
+import { encodePayload, needsHeaders, readNatsMessage, writeHeaders } from './nats-message.js';
+import type { BridgeSettings } from './options.js';
+
+/** What a bridge session reports to its link: unlike a framed session it heals by itself. @internal */
+export interface BridgeSessionEvents {
+  up(session: LinkSession): void;
+  down(session: LinkSession, error: RingbusError): void;
+  closed(session: LinkSession, error: RingbusError | undefined): void;
+}
+
+/** First and largest wait before an exported QoS 1 message is offered to JetStream again. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+/** Replies this bus owes to NATS requesters are forgotten after this long, the oldest first beyond a count. */
+const REPLY_TTL_MS = 60_000;
+const MAX_OWED_REPLIES = 4096;
+
+/**
+ * One NATS connection seen as a link (docs/scale-out.md): exports (local messages on `export`
+ * patterns → NATS; QoS 1 through JetStream, acked locally once JetStream stored them), imports
+ * (NATS subjects on `import` patterns → local subscribers), and channel feeds (a named channel
+ * inside an import is fed by a NATS queue group, or by a durable JetStream consumer at QoS 1).
+ * The NATS client reconnects by itself; the link goes down and up with it.
+ *
+ * @internal
+ */
+export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHost {
+  readonly counters: SessionCounters = zeroCounters();
+  /** {@link Upstream.plainMetas} */
+  readonly plainMetas: (PublishMeta | undefined)[] = [];
+  private readonly frame = new InboundFrame();
+  private open = true;
+  private readonly exportTokens: string[][];
+  private readonly importTokens: string[][];
+  private readonly exportSubs: Subscription[] = [];
+  private readonly natsSubs: NatsSub[] = [];
+  private readonly feeds = new Map<Queue, ChannelFeed>();
+  /** JetStream messages delivered into a local channel and not yet settled there, by tag. */
+  private readonly held = new Map<number, JsMsg>();
+  private tagSeq = 0;
+  /** Exported QoS 1 messages waiting for JetStream's acknowledgement. */
+  private storing = 0;
+  /** A failing export is reported once per run of failures, not per retry. */
+  private exportFailing = false;
+  /** Reply subjects of imported requests, with when they stop being owed. */
+  private readonly replies = new Map<string, number>();
+  private replySub: Subscription | undefined = undefined;
+  private sweep: ReturnType<typeof setInterval> | undefined = undefined;
+
+  constructor(
+    readonly host: BridgeHost,
+    readonly api: NatsModule,
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly settings: BridgeSettings,
+    private readonly events: BridgeSessionEvents
+  ) {
+    this.exportTokens = settings.exports.map((p) => parsePattern(p));
+    this.importTokens = settings.imports.map((p) => parsePattern(p));
+    for (const pattern of settings.imports) this.subscribeNats(pattern);
+    // Replies to this bus's requests that went out through NATS.
+    if (settings.exports.length > 0) this.subscribeNats(`$inbox.${host.id}.>`);
+    for (const pattern of settings.exports) {
+      this.exportSubs.push(
+        host.subscribeProxy(pattern, (msg) => this.export(msg), exportOptions(settings), this)
+      );
+    }
+    for (const queue of host.interest().queues) this.queueChanged(queue);
+    host.watch(this);
+    void this.watchStatus();
+    nc.closed().then(
+      (err) =>
+        this.end(err === undefined ? undefined : bridgeError('the NATS connection closed', err)),
+      () => undefined
+    );
+    this.sweep = setInterval(() => this.tick(), 1000);
+    this.sweep.unref();
+  }
+
+  /** The NATS server this session is connected to. */
+  get peer(): string | undefined {
+    const info = this.nc.info;
+    return info === undefined ? undefined : `nats:${info.server_name}`;
+  }
+
+  get isUp(): boolean {
+    return this.open && !this.nc.isClosed();
+  }
+
+  get framesOut(): number {
+    return this.counters.messagesOut;
+  }
+
+  get bytesOut(): number {
+    return this.nc.stats().outBytes;
+  }
+
+  /** Exported QoS 1 messages awaiting JetStream, plus JetStream messages held by local channels. */
+  get inFlight(): number {
+    return this.storing + this.held.size;
+  }
+
+  get queued(): number {
+    let n = 0;
+    for (const sub of this.exportSubs) n += sub.pending;
+    return n;
+  }
+
+  get dropped(): number {
+    let n = 0;
+    for (const sub of this.exportSubs) n += sub.dropped;
+    return n;
+  }
+
+  /** Resolves once channel feeds being set up are consuming and the server answered a PING. */
+  async ping(): Promise<void> {
+    if (!this.isUp) throw linkDown();
+    await Promise.all([...this.feeds.values()].map((f) => f.ready));
+    try {
+      await this.nc.flush();
+    } catch (err) {
+      throw bridgeError('the NATS server did not answer a flush', err);
+    }
+  }
+
+  /** `link.publish()`: straight to NATS; QoS 1 resolves once JetStream stored it. */
+  async publish(
+    fields: { topic: string; payload: unknown; headers: Readonly<Record<string, string>> },
+    qos: 0 | 1,
+    retain: boolean,
+    ttlMs: number
+  ): Promise<number> {
+    if (!this.isUp) throw linkDown();
+    if (retain) {
+      throw new RingbusError(
+        ErrorCode.INVALID_OPTIONS,
+        'retain does not cross a NATS bridge; keep retained messages on a bus'
+      );
+    }
+    const { data, headers } = this.encode(fields.payload, fields.headers, 0, ttlMs, qos);
+    this.counters.messagesOut++;
+    if (qos === 0) {
+      this.nc.publish(fields.topic, data, { headers });
+      return -1;
+    }
+    try {
+      await this.js.publish(fields.topic, data, { headers, timeout: this.settings.timeoutMs });
+    } catch (err) {
+      throw bridgeError(`JetStream did not store a message on '${fields.topic}'`, err);
+    }
+    return 1;
+  }
+
+  close(): void {
+    if (!this.end(undefined)) return;
+    this.nc.drain().catch(() => undefined);
+  }
+
+  // --- Feeder: what comes back through NATS ----------------------------------------------------
+
+  /**
+   * {@link Feeder.diverts}: a channel fed by JetStream gets the topics this bus exports back from
+   * the stream, once, like its members on other hosts. A queue-group channel takes them directly:
+   * NATS never hands a connection its own messages (noEcho).
+   */
+  diverts(topic: readonly string[], queue: Queue): boolean {
+    if (this.feeds.get(queue)?.isStream !== true) return false;
+    for (const p of this.exportTokens) if (matches(p, topic)) return true;
+    return false;
+  }
+
+  /** {@link Upstream.settled}: a JetStream message was acked (or dead-lettered) here. */
+  settled(tag: number): void {
+    const m = this.held.get(tag);
+    if (m === undefined) return;
+    this.held.delete(tag);
+    m.ack();
+  }
+
+  // --- FeedHost ---------------------------------------------------------------------------------
+
+  /** {@link FeedHost.fromStream} */
+  fromStream(queue: Queue, m: JsMsg): void {
+    if (!this.read(m.subject, m.data, m.headers, undefined)) return m.term();
+    const tag = ++this.tagSeq;
+    const f = this.frame;
+    f.flags = MsgFlag.QOS1;
+    f.tag = tag;
+    f.id = m.seq;
+    f.attempt = m.info.redeliveryCount;
+    if (!this.deliver(queue)) {
+      m.nak(RETRY_FIRST_MS); // no room (or gone): JetStream offers it again
+      return;
+    }
+    this.held.set(tag, m);
+  }
+
+  /** {@link FeedHost.fromGroup} */
+  fromGroup(queue: Queue, m: Msg): void {
+    if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
+    const f = this.frame;
+    f.tag = 0;
+    f.id = 0;
+    f.attempt = 1;
+    this.deliver(queue);
+  }
+
+  /** {@link FeedHost.feedFailed} */
+  feedFailed(queue: Queue, error: RingbusError): void {
+    this.host.reportError(error);
+    if (!queue.closed) this.host.feed(queue, this); // re-routes: nothing is diverted now
+  }
+
+  // --- InterestWatcher: channels appear, change and go ------------------------------------------
+
+  /** {@link InterestWatcher.patternAdded} */
+  patternAdded(): void {
+    // Private QoS 0 interest is served by the import subscriptions as they are.
+  }
+
+  /** {@link InterestWatcher.patternRemoved} */
+  patternRemoved(): void {
+    // As patternAdded.
+  }
+
+  /** {@link InterestWatcher.queueChanged} */
+  queueChanged(queue: Queue): void {
+    if (!this.open || queue.channel === undefined) return;
+    const feed = this.feeds.get(queue);
+    const wanted = !queue.closed && this.importTokens.some((p) => covers(p, queue.tokens));
+    if (wanted && feed === undefined) {
+      this.feeds.set(queue, new ChannelFeed(this, queue));
+      this.host.feed(queue, this);
+    } else if (!wanted && feed !== undefined) {
+      this.feeds.delete(queue);
+      feed.stop();
+      if (!queue.closed) this.host.feed(queue, undefined);
+    }
+  }
+
+  // --- export -----------------------------------------------------------------------------------
+
+  /** Handler of the export subscriptions: one local message out to NATS. */
+  private export(msg: Message): void {
+    if (!this.open) return;
+    const meta = msg.meta;
+    if (meta.hops >= this.settings.hopLimit) return this.unsendable(msg, undefined);
+    let ttlMs = 0;
+    if (meta.expiresAt !== 0) ttlMs = Math.max(1, meta.expiresAt - this.host.now());
+    let out: { data: Uint8Array; headers: MsgHdrs | undefined };
+    try {
+      out = this.encode(msg.payload, meta.headers, meta.hops, ttlMs, msg.qos);
+    } catch (err) {
+      return this.unsendable(msg, err);
+    }
+    const reply = meta.reply?.topic;
+    if (msg.qos === 0) {
+      this.nc.publish(msg.topic, out.data, { headers: out.headers, reply });
+      this.counters.messagesOut++;
+      return;
+    }
+    this.storing++;
+    this.store(msg, out.data, out.headers, RETRY_FIRST_MS);
+  }
+
+  /** Offers an exported QoS 1 message to JetStream until it is stored (never dropped for a failure). */
+  private store(
+    msg: Message,
+    data: Uint8Array,
+    headers: MsgHdrs | undefined,
+    retryMs: number
+  ): void {
+    this.js
+      .publish(msg.topic, data, {
+        headers,
+        // A retry after a lost acknowledgement is recognised by JetStream, not stored twice.
+        msgID: `${this.host.id}.${msg.id}`,
+        timeout: this.settings.timeoutMs
+      })
+      .then(
+        () => {
+          this.storing--;
+          this.exportFailing = false;
+          this.counters.messagesOut++;
+          msg.ack();
+        },
+        (err: unknown) => {
+          if (!this.open) return;
+          if (!this.exportFailing) {
+            this.exportFailing = true;
+            this.host.reportError(
+              bridgeError(
+                `JetStream did not store a message on '${msg.topic}' (is there a stream for it? see streams in docs/scale-out.md); retrying until it does`,
+                err
+              )
+            );
+          }
+          const again = Math.min(RETRY_MAX_MS, retryMs * 2);
+          setTimeout(() => {
+            if (this.open) this.store(msg, data, headers, again);
+          }, retryMs).unref();
+        }
+      );
+  }
+
+  private encode(
+    payload: unknown,
+    user: Readonly<Record<string, string>>,
+    hops: number,
+    ttlMs: number,
+    qos: 0 | 1
+  ): { data: Uint8Array; headers: MsgHdrs | undefined } {
+    const { data, kind } = encodePayload(payload, this.settings.codec);
+    if (!needsHeaders(user, kind, hops, ttlMs, qos)) return { data, headers: undefined };
+    const headers = this.api.headers();
+    try {
+      writeHeaders(headers, user, kind, hops, ttlMs, qos);
+    } catch (err) {
+      throw new RingbusError(
+        ErrorCode.PAYLOAD,
+        `a header cannot cross NATS: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err }
+      );
+    }
+    return { data, headers };
+  }
+
+  private unsendable(msg: Message, err: unknown): void {
+    this.counters.refused++;
+    if (msg.qos === 1) msg.ack(); // it can never cross; retrying would loop
+    if (err !== undefined)
+      this.host.reportError(
+        err instanceof RingbusError ? err : bridgeError('a message could not be exported', err)
+      );
+  }
+
+  // --- import -----------------------------------------------------------------------------------
+
+  private subscribeNats(pattern: string): void {
+    this.natsSubs.push(
+      this.nc.subscribe(pattern, {
+        callback: (err, m) => {
+          if (err === null) this.imported(m);
+        }
+      })
+    );
+  }
+
+  /** A core NATS message on an import pattern: to every local queue except fed channels. */
+  private imported(m: Msg): void {
+    if (!this.open) return;
+    if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
+    const f = this.frame;
+    f.tag = 0;
+    f.id = 0;
+    f.attempt = 1;
+    try {
+      this.host.publishRemote(f, this, true, false);
+    } catch (err) {
+      // A full 'block' queue here: core NATS has no way to push back, so the message is refused.
+      this.counters.refused++;
+      if (!(err instanceof RingbusError) || err.code !== ErrorCode.QUEUE_FULL)
+        this.host.reportError(
+          err instanceof RingbusError ? err : bridgeError('import failed', err)
+        );
+    }
+  }
+
+  /** Decodes a NATS message into {@link frame}; false (counted, reported) when it cannot be. */
+  private read(
+    subject: string,
+    data: Uint8Array,
+    headers: MsgHdrs | undefined,
+    reply: string | undefined
+  ): boolean {
+    this.counters.messagesIn++;
+    this.counters.framesIn++;
+    this.counters.bytesIn += data.length;
+    try {
+      readNatsMessage(this.frame, subject, data, headers, reply, this.settings.codec);
+    } catch (err) {
+      this.counters.refused++;
+      this.host.reportError(
+        err instanceof RingbusError
+          ? err
+          : bridgeError(`a message on '${subject}' could not be read`, err)
+      );
+      return false;
+    }
+    if (this.frame.hops >= this.settings.hopLimit) {
+      this.counters.refused++;
+      return false;
+    }
+    if (this.frame.replyTo !== undefined) this.oweReply(this.frame.replyTo);
+    return true;
+  }
+
+  private deliver(queue: Queue): boolean {
+    try {
+      if (this.host.deliverRemote(queue, this.frame, this)) return true;
+    } catch (err) {
+      this.host.reportError(
+        err instanceof RingbusError ? err : bridgeError('a message could not be delivered', err)
+      );
+    }
+    this.counters.refused++;
+    return false;
+  }
+
+  /** A local responder's reply to `subject` goes back out through NATS. */
+  private oweReply(subject: string): void {
+    try {
+      parsePattern(subject);
+    } catch {
+      return; // not a topic here: no local responder can answer it
+    }
+    this.replySub ??= this.host.openInterestQueue(this, 1024, 'drop-oldest', (msg) => {
+      this.forgetReply(msg.topic);
+      this.export(msg);
+    });
+    if (this.replies.has(subject)) return;
+    if (this.replies.size >= MAX_OWED_REPLIES) this.forgetReply(this.replies.keys().next().value!);
+    this.host.addInterest(this.replySub.queue, subject);
+    this.replies.set(subject, this.host.now() + REPLY_TTL_MS);
+  }
+
+  private forgetReply(subject: string): void {
+    if (this.replies.delete(subject)) this.host.removeInterest(this.replySub!.queue, subject);
+  }
+
+  /** Once a second: keeps held JetStream messages from being redelivered elsewhere, ages replies. */
+  private tick(): void {
+    for (const m of this.held.values()) m.working();
+    const now = this.host.now();
+    for (const [subject, until] of this.replies) if (until <= now) this.forgetReply(subject);
+  }
+
+  // --- connection state -------------------------------------------------------------------------
+
+  private async watchStatus(): Promise<void> {
+    const { Events } = this.api;
+    for await (const s of this.nc.status()) {
+      if (!this.open) return;
+      if (s.type === Events.Disconnect) {
+        const server = typeof s.data === 'string' ? `${s.data} ` : '';
+        this.events.down(
+          this,
+          new RingbusError(ErrorCode.LINK_DOWN, `NATS server ${server}went away; reconnecting`)
+        );
+      } else if (s.type === Events.Reconnect) this.events.up(this);
+    }
+  }
+
+  /** Releases everything; false when already ended. */
+  private end(error: RingbusError | undefined): boolean {
+    if (!this.open) return false;
+    this.open = false;
+    clearInterval(this.sweep);
+    this.host.unwatch(this);
+    for (const sub of this.exportSubs) sub.unsubscribe();
+    for (const sub of this.natsSubs) sub.unsubscribe();
+    for (const [queue, feed] of this.feeds) {
+      feed.stop();
+      if (!queue.closed) this.host.feed(queue, undefined);
+    }
+    this.feeds.clear();
+    this.replySub?.unsubscribe();
+    this.held.clear(); // unacked: JetStream offers them again after its ack wait
+    this.events.closed(this, error);
+    return true;
+  }
+}
+
+function exportOptions(s: BridgeSettings): SubscribeOptions {
+  return {
+    qos: 1,
+    queueSize: s.sendQueueSize,
+    overflow: s.overflow,
+    maxInFlight: s.maxInFlight,
+    // The session retries until JetStream stores a message: no redelivery from the queue.
+    ackTimeoutMs: MAX_ACK_TIMEOUT_MS,
+    autoAck: false
+  };
+}
+
+function linkDown(): RingbusError {
+  return new RingbusError(
+    ErrorCode.LINK_DOWN,
+    'the NATS bridge is closed; connect again to reach NATS'
+  );
+}

@@ -1,0 +1,402 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type JetStreamManager, type NatsConnection, connect, headers } from 'nats';
+import {
+  Bus,
+  ErrorCode,
+  type Link,
+  type Message,
+  type NatsBridgeOptions,
+  type RingbusError
+} from '../../adapters/node.js';
+import { type NatsCluster, missingNatsServer, startNatsServer } from '../helpers/nats-cluster.js';
+import { waitFor, within } from '../helpers/wait.js';
+
+/**
+ * The NATS bridge against a real nats-server with JetStream (Debian's binary; .ci/run installs
+ * it): mapping, payload kinds, loops, QoS 1 through durable consumers, failures and restarts.
+ */
+
+const skip = missingNatsServer();
+if (skip !== undefined) console.warn(`nats-bridge tests: ${skip}`);
+
+/** JetStream state has no event to wait for: asks again until `check` passes or time is up. */
+async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'JetStream state'
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`eventually: ${what} not reached in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('NATS bridge', { skip }, () => {
+  let server: NatsCluster;
+  let url: string;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+
+  before(async () => {
+    server = await startNatsServer({ jetstream: true });
+    url = server.urls[0];
+    nc = await connect({ servers: url });
+    jsm = await nc.jetstreamManager();
+  });
+  after(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  /** A bus closed when the test ends, with its 'error' events recorded. */
+  function bus(t: TestContext, id: string): Bus & { errors: RingbusError[] } {
+    const b = Object.assign(new Bus({ id }), { errors: [] as RingbusError[] });
+    b.on('error', (e) => b.errors.push(e));
+    t.after(() => b.close());
+    return b;
+  }
+
+  async function bridge(t: TestContext, b: Bus, options: NatsBridgeOptions): Promise<Link> {
+    const link = await b.connect(url, options);
+    t.after(() => link.close());
+    return link;
+  }
+
+  function collect(b: Bus, pattern: string, options?: object): Message[] {
+    const got: Message[] = [];
+    b.subscribe(pattern, (m) => void got.push(m), options);
+    return got;
+  }
+
+  async function messagesIn(stream: string): Promise<number> {
+    return (await jsm.streams.info(stream)).state.messages;
+  }
+
+  it('carries every payload kind and the headers, and nothing of its own', async (t) => {
+    const a = bus(t, 'kinds-a');
+    const b = bus(t, 'kinds-b');
+    const la = await bridge(t, a, { export: ['k1.>'] });
+    const lb = await bridge(t, b, { import: ['k1.>'] });
+    const got = collect(b, 'k1.*');
+    await lb.flush();
+    const payloads: unknown[] = [
+      new Uint8Array([0, 1, 255]),
+      'héllo',
+      { n: 1, list: [true, null] },
+      undefined,
+      42
+    ];
+    for (const p of payloads) a.publish('k1.kind', p, { headers: { trace: 'abc', 'X-Two': '2' } });
+    await la.flush();
+    await waitFor(() => got.length === payloads.length, 3000, 'every kind');
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      payloads
+    );
+    assert.ok(got[0].payload instanceof Uint8Array);
+    for (const m of got) {
+      assert.equal(m.topic, 'k1.kind');
+      assert.deepEqual(m.headers, { trace: 'abc', 'X-Two': '2' });
+    }
+    assert.equal(lb.stats().messagesIn, payloads.length);
+    assert.equal(la.stats().messagesOut, payloads.length);
+  });
+
+  it('interoperates with plain NATS clients both ways', async (t) => {
+    const a = bus(t, 'plain-a');
+    const la = await bridge(t, a, { export: ['k2.out.>'], import: ['k2.in.>'] });
+    const got = collect(a, 'k2.in.*');
+    const seen: { subject: string; data: string; kind: string | undefined }[] = [];
+    const sub = nc.subscribe('k2.out.>', {
+      callback: (_, m) =>
+        seen.push({
+          subject: m.subject,
+          data: new TextDecoder().decode(m.data),
+          kind: m.headers?.get('Ringbus-Payload')
+        })
+    });
+    t.after(() => sub.unsubscribe());
+    await nc.flush();
+    a.publish('k2.out.text', 'plain text');
+    a.publish('k2.out.json', { a: 1 });
+    await la.flush();
+    const h = headers();
+    h.set('tenant', 'blue');
+    nc.publish('k2.in.raw', new Uint8Array([7, 8]), { headers: h });
+    nc.publish('k2.in.bare', new Uint8Array([9]));
+    await nc.flush();
+    await waitFor(() => seen.length === 2 && got.length === 2, 3000, 'both directions');
+    assert.deepEqual(seen, [
+      { subject: 'k2.out.text', data: 'plain text', kind: 'string' },
+      { subject: 'k2.out.json', data: '{"a":1}', kind: 'json' }
+    ]);
+    assert.deepEqual(got[0].payload, new Uint8Array([7, 8]));
+    assert.deepEqual(got[0].headers, { tenant: 'blue' });
+    assert.deepEqual(got[1].payload, new Uint8Array([9]));
+    assert.deepEqual(got[1].headers, {});
+  });
+
+  it('never hands a bus its own exports back, and two buses bridging one subject do not loop', async (t) => {
+    const a = bus(t, 'loop-a');
+    const b = bus(t, 'loop-b');
+    const both = { export: ['k3.>'], import: ['k3.>'] };
+    const la = await bridge(t, a, both);
+    const lb = await bridge(t, b, both);
+    const onA = collect(a, 'k3.*');
+    const onB = collect(b, 'k3.*');
+    await la.flush();
+    await lb.flush();
+    for (let i = 0; i < 10; i++) a.publish('k3.n', `a${i}`);
+    for (let i = 0; i < 5; i++) b.publish('k3.n', `b${i}`);
+    // A last message from each side: anything echoed would have come before it (per-connection order).
+    a.publish('k3.end', 'a');
+    b.publish('k3.end', 'b');
+    const ends = (got: Message[]): number => got.filter((m) => m.topic === 'k3.end').length;
+    await waitFor(() => ends(onA) === 2 && ends(onB) === 2, 3000, 'both ends');
+    await la.flush();
+    await lb.flush();
+    const numbers = (got: Message[]): string[] =>
+      got.filter((m) => m.topic === 'k3.n').map((m) => m.payload as string);
+    const expected = [
+      ...Array.from({ length: 10 }, (_, i) => `a${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `b${i}`)
+    ];
+    assert.deepEqual(numbers(onA).sort(), [...expected].sort());
+    assert.deepEqual(numbers(onB).sort(), [...expected].sort());
+    assert.equal(la.stats().messagesOut, 11);
+    assert.equal(la.stats().messagesIn, 6); // b's six; its own eleven were skipped unread
+  });
+
+  it('shares one durable JetStream consumer between the hosts of a QoS 1 channel: each message once', async (t) => {
+    const p = bus(t, 'share-p');
+    const w1 = bus(t, 'share-w1');
+    const w2 = bus(t, 'share-w2');
+    await bridge(t, p, { export: ['k4.>'], streams: [{ name: 'K4', subjects: ['k4.>'] }] });
+    const got: number[] = [];
+    const where = new Map<string, number>();
+    for (const w of [w1, w2]) {
+      w.subscribe(
+        'k4.*',
+        (m) => {
+          got.push(m.payload as number);
+          where.set(w.id, (where.get(w.id) ?? 0) + 1);
+        },
+        { channel: 'work', qos: 1 }
+      );
+      await bridge(t, w, { import: ['k4.>'] });
+    }
+    for (let i = 0; i < 200; i++) await p.publishAsync('k4.job', i, { qos: 1 });
+    await waitFor(() => got.length >= 200, 5000, '200 jobs');
+    assert.deepEqual(
+      [...got].sort((x, y) => x - y),
+      Array.from({ length: 200 }, (_, i) => i)
+    );
+    await eventually(
+      async () => {
+        const info = await jsm.consumers.info('K4', 'work');
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      5000,
+      'every job acked in JetStream'
+    );
+    assert.equal(await messagesIn('K4'), 200);
+  });
+
+  it('redelivers a nacked message with attempt + 1 and dead-letters it on the consuming bus', async (t) => {
+    const p = bus(t, 'dlq-p');
+    const w = bus(t, 'dlq-w');
+    await bridge(t, p, { export: ['k5.>'], streams: [{ name: 'K5', subjects: ['k5.>'] }] });
+    const attempts: number[] = [];
+    w.subscribe(
+      'k5.*',
+      (m) => {
+        attempts.push(m.attempt);
+        throw new Error('poison');
+      },
+      { channel: 'retry', qos: 1, maxAttempts: 3 }
+    );
+    const dead = collect(w, '$dlq.>');
+    await bridge(t, w, { import: ['k5.>'] });
+    await p.publishAsync('k5.x', 'bad', { qos: 1 });
+    await waitFor(() => dead.length === 1, 5000, 'dead letter');
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.equal(dead[0].topic, '$dlq.k5.x');
+    assert.equal(dead[0].payload, 'bad');
+    await eventually(async () => (await jsm.consumers.info('K5', 'retry')).num_ack_pending === 0);
+  });
+
+  it('keeps exported QoS 1 messages while no stream stores them, and stores each once when one appears', async (t) => {
+    const a = bus(t, 'nostream-a');
+    const la = await bridge(t, a, { export: ['k6.>'], connectTimeoutMs: 500 });
+    for (let i = 0; i < 5; i++) await a.publishAsync('k6.x', i, { qos: 1 });
+    await waitFor(() => a.errors.length > 0, 5000, 'ERR_BRIDGE');
+    assert.equal(a.errors[0].code, ErrorCode.BRIDGE);
+    assert.match(a.errors[0].message, /k6\.x/);
+    assert.equal(la.stats().inFlight, 5);
+    await jsm.streams.add({ name: 'K6', subjects: ['k6.>'] });
+    t.after(() => jsm.streams.delete('K6'));
+    await eventually(async () => (await messagesIn('K6')) === 5 && la.stats().inFlight === 0, 8000);
+    assert.equal(a.errors.length, 1, 'one report per run of failures');
+  });
+
+  it('link.publish goes straight to NATS; QoS 1 resolves once stored; retain is refused', async (t) => {
+    const a = bus(t, 'direct-a');
+    await jsm.streams.add({ name: 'K7', subjects: ['k7.>'] });
+    t.after(() => jsm.streams.delete('K7'));
+    const link = await bridge(t, a, {});
+    const seen: string[] = [];
+    const sub = nc.subscribe('k7.>', { callback: (_, m) => seen.push(m.subject) });
+    t.after(() => sub.unsubscribe());
+    await nc.flush();
+    await link.publish('k7.zero', 'x');
+    await link.publish('k7.one', 'y', { qos: 1 });
+    assert.equal(await messagesIn('K7'), 2);
+    await waitFor(() => seen.length === 2, 3000, 'plain subscriber');
+    assert.deepEqual(seen, ['k7.zero', 'k7.one']);
+    await assert.rejects(link.publish('k7.r', 'z', { retain: true }), {
+      code: ErrorCode.INVALID_OPTIONS
+    });
+    await assert.rejects(link.publish('k7-none.x', 'z', { qos: 1 }), { code: ErrorCode.BRIDGE });
+  });
+
+  it('answers requests across the bridge, from ringbus and from plain NATS requesters', async (t) => {
+    const svc = bus(t, 'req-svc');
+    const caller = bus(t, 'req-caller');
+    // A plain NATS requester sends bytes, a bus a string: both come back as text.
+    const text = (p: unknown): string =>
+      p instanceof Uint8Array ? new TextDecoder().decode(p) : String(p);
+    svc.subscribe('svc.echo', (m) => void m.respond(`echo:${text(m.payload)}`));
+    const ls = await bridge(t, svc, { import: ['svc.>'] });
+    await bridge(t, caller, { export: ['svc.>'] });
+    await ls.flush();
+    const reply = await within(caller.request('svc.echo', 'hi', { timeoutMs: 3000 }), 4000);
+    assert.equal(reply.payload, 'echo:hi');
+    const plain = await nc.request('svc.echo', new TextEncoder().encode('yo'), { timeout: 3000 });
+    assert.equal(new TextDecoder().decode(plain.data), 'echo:yo');
+  });
+
+  it('feeds a channel on the publishing bus through JetStream only: each message once', async (t) => {
+    const a = bus(t, 'fed-a');
+    const viaChannel: number[] = [];
+    a.subscribe('k10.*', (m) => void viaChannel.push(m.payload as number), {
+      channel: 'solo',
+      qos: 1
+    });
+    const direct = collect(a, 'k10.*');
+    await bridge(t, a, {
+      export: ['k10.>'],
+      import: ['k10.>'],
+      streams: [{ name: 'K10', subjects: ['k10.>'] }]
+    });
+    for (let i = 0; i < 20; i++) await a.publishAsync('k10.x', i, { qos: 1 });
+    await waitFor(() => viaChannel.length === 20 && direct.length === 20, 5000, 'both');
+    await eventually(async () => {
+      const info = await jsm.consumers.info('K10', 'solo');
+      return info.num_ack_pending === 0 && info.num_pending === 0;
+    });
+    assert.deepEqual(
+      [...viaChannel].sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, i) => i)
+    );
+    assert.equal(direct.length, 20);
+  });
+
+  it('reaches NATS from buses linked to a hub, and feeds their channel members once', async (t) => {
+    const hub = bus(t, 'hub');
+    const edge = bus(t, 'edge');
+    await bridge(t, hub, {
+      export: ['k11.>'],
+      import: ['k11.>'],
+      streams: [{ name: 'K11', subjects: ['k11.>'] }]
+    });
+    const listener = await hub.listen('tcp://127.0.0.1:0');
+    t.after(() => listener.close());
+    const worker = bus(t, 'worker');
+    const jobs: number[] = [];
+    worker.subscribe('k11.*', (m) => void jobs.push(m.payload as number), {
+      channel: 'jobs',
+      qos: 1
+    });
+    const lw = await worker.connect(listener.url);
+    const le = await edge.connect(listener.url);
+    t.after(() => lw.close());
+    t.after(() => le.close());
+    await lw.flush();
+    for (let i = 0; i < 30; i++) await le.publish('k11.job', i, { qos: 1 });
+    await waitFor(() => jobs.length >= 30, 5000, '30 jobs at the worker');
+    await eventually(async () => (await messagesIn('K11')) === 30);
+    await lw.flush();
+    assert.deepEqual(
+      [...jobs].sort((x, y) => x - y),
+      Array.from({ length: 30 }, (_, i) => i)
+    );
+  });
+
+  it('goes down and up with the server and stores QoS 1 exports made meanwhile', async (t) => {
+    const own = await startNatsServer({ jetstream: true });
+    t.after(() => own.stop());
+    const a = bus(t, 'restart-a');
+    const link = await a.connect(own.urls[0], {
+      export: ['k12.>'],
+      streams: [{ name: 'K12', subjects: ['k12.>'] }],
+      reconnect: { waitMs: 50, jitterMs: 10 },
+      connectTimeoutMs: 1000
+    });
+    t.after(() => link.close());
+    const events: string[] = [];
+    a.on('link-down', () => events.push('down'));
+    a.on('link-up', () => events.push('up'));
+    await a.publishAsync('k12.x', 0, { qos: 1 });
+    await own.nodes[0].kill();
+    await waitFor(() => link.state === 'down', 5000, 'link down');
+    for (let i = 1; i < 6; i++) await a.publishAsync('k12.x', i, { qos: 1 });
+    await own.nodes[0].restart();
+    await waitFor(() => link.state === 'up', 10_000, 'link up again');
+    const other = await connect({ servers: own.urls[0] });
+    t.after(() => other.close());
+    const ojsm = await other.jetstreamManager();
+    await eventually(async () => (await ojsm.streams.info('K12')).state.messages === 6, 10_000);
+    assert.deepEqual(events, ['down', 'up']);
+    assert.equal(link.stats().reconnects, 1);
+  });
+});
+
+describe('NATS bridge options and connection errors', { skip }, () => {
+  let server: NatsCluster;
+  before(async () => {
+    server = await startNatsServer({ token: 's3cret' });
+  });
+  after(() => server?.stop());
+
+  it('refuses bad options before connecting, naming the problem', async (t) => {
+    const b = new Bus();
+    t.after(() => b.close());
+    const url = 'nats://127.0.0.1:1';
+    const cases: [NatsBridgeOptions, RegExp][] = [
+      [{ export: ['a.>', 'a.b'] }, /overlap/],
+      [{ import: ['$JS.API.>'] }, /NATS server/],
+      [{ export: ['a..b'] }, /export/],
+      [{ user: 'u' }, /user and pass/],
+      [{ streams: [{ name: 'a.b', subjects: ['x'] }] }, /streams\.0\.name/],
+      [{ bogus: 1 } as NatsBridgeOptions, /bogus/]
+    ];
+    for (const [options, message] of cases)
+      await assert.rejects(b.connect(url, options), { code: ErrorCode.INVALID_OPTIONS, message });
+  });
+
+  it('fails with ERR_AUTH for a wrong token and ERR_CONNECT when nothing listens', async (t) => {
+    const b = new Bus();
+    t.after(() => b.close());
+    await assert.rejects(b.connect(server.urls[0], { token: 'wrong' }), { code: ErrorCode.AUTH });
+    await assert.rejects(b.connect('nats://127.0.0.1:1', { connectTimeoutMs: 500 }), {
+      code: ErrorCode.CONNECT
+    });
+    const link = await b.connect(server.urls[0], { token: 's3cret' });
+    assert.equal(link.state, 'up');
+    await link.close();
+    assert.equal(link.state, 'closed');
+  });
+});
