@@ -3,15 +3,18 @@
  * the allocation child, then the worker-thread suite (bench/worker/: ringbus across a worker
  * boundary against postMessage and a hand-written SharedArrayBuffer ring), then the durable suite
  * (bench/durable/: QoS 1 publishing to ringbus's write-ahead log against NATS JetStream, and
- * recovery), then the network suite (bench/net/: ringbus and its peers in child processes over
- * loopback); prints the tables and writes docs/benchmarks.md. Never part of `npm test`.
+ * recovery), then the bridge suite (bench/bridge/: ringbus over its NATS bridge against the plain
+ * `nats` client through one nats-server), then the network suite (bench/net/: ringbus and its
+ * peers in child processes over loopback); prints the tables and writes docs/benchmarks.md.
+ * Never part of `npm test`.
  *
  * Environment: RINGBUS_BENCH_SUITES picks suites, comma-separated from `in-process`, `worker`,
- * `durable` and `net` (default: all four); only a run of all four writes docs/benchmarks.md, a
- * partial one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run bench` runs the worker
- * suite alone (about 75 s) without the network suite (about ten minutes). The RINGBUS_WORKER_*,
- * RINGBUS_DURABLE_* and RINGBUS_NET_* variables of bench/worker/run.ts, bench/durable/run.ts and
- * bench/net/run.ts narrow those suites.
+ * `durable`, `bridge` and `net` (default: all five); only a run of all five writes
+ * docs/benchmarks.md, a partial one prints its tables. So `RINGBUS_BENCH_SUITES=worker npm run
+ * bench` runs the worker suite alone (about 75 s) without the network suite (about ten minutes).
+ * The RINGBUS_WORKER_*, RINGBUS_DURABLE_*, RINGBUS_BRIDGE_* and RINGBUS_NET_* variables of
+ * bench/worker/run.ts, bench/durable/run.ts, bench/bridge/run.ts and bench/net/run.ts narrow
+ * those suites.
  * `--only=a,e` runs just those in-process scenarios (see onlyArg).
  */
 import { writeFileSync } from 'node:fs';
@@ -40,6 +43,8 @@ import {
   gcProfile,
   machineInfo
 } from './harness.js';
+import { type BridgeReport, runBridgeBenchmarks } from './bridge/run.js';
+import { bridgeSection, bridgeTables, bridgeTargets } from './bridge/report.js';
 import { type DurableReport, runDurableBenchmarks } from './durable/run.js';
 import { durableSection, durableTables, durableTargets } from './durable/report.js';
 import { killOwnedOnExitSignals } from './net/harness.js';
@@ -333,6 +338,11 @@ interface DurableSuiteReport {
   targets: Table;
 }
 
+interface BridgeSuiteReport {
+  report: BridgeReport;
+  targets: Table;
+}
+
 interface NetworkSuiteReport {
   net: NetReport;
   targets: Table;
@@ -345,6 +355,7 @@ function markdown(
   { results, targets, gc, alloc, floorNs }: InProcessReport,
   worker: WorkerSuiteReport,
   durable: DurableSuiteReport,
+  bridge: BridgeSuiteReport,
   { net, targets: netTargetTable, sizes }: NetworkSuiteReport
 ): string {
   return [
@@ -356,7 +367,8 @@ function markdown(
     '`Subject` and emittery; then across a worker-thread boundary against `postMessage` and a',
     'hand-written SharedArrayBuffer ring ([Worker threads](#worker-threads)); then durable QoS 1',
     'publishing to its write-ahead log against NATS JetStream ([Durable QoS 1](#durable-qos-1)); then',
-    'over the network against raw sockets, ws, NATS, Redis, MQTT, ZeroMQ and socket.io',
+    'its NATS bridge against the plain `nats` client ([NATS bridge](#nats-bridge)); then over the',
+    'network against raw sockets, ws, NATS, Redis, MQTT, ZeroMQ and socket.io',
     '([Network](#network)). Run it',
     'with `npm run bench` (it compiles, then runs `build/bench/run.js` under `--expose-gc`); it is',
     'never part of `npm test`. The code is in `bench/`.',
@@ -394,6 +406,7 @@ function markdown(
     markdownTable(alloc),
     ...workerSection(worker.report, worker.targets),
     ...durableSection(durable.report, durable.targets),
+    ...bridgeSection(bridge.report, bridge.targets),
     ...netSection(net, netTargetTable),
     '## Browser build',
     '',
@@ -424,7 +437,7 @@ function onlyArg(): string[] | undefined {
 }
 
 /** The suites of a full run, in order; RINGBUS_BENCH_SUITES picks some of them. */
-const SUITES = ['in-process', 'worker', 'durable', 'net'] as const;
+const SUITES = ['in-process', 'worker', 'durable', 'bridge', 'net'] as const;
 type Suite = (typeof SUITES)[number];
 
 function selectedSuites(): readonly Suite[] {
@@ -483,6 +496,18 @@ async function runDurableSuite(): Promise<DurableSuiteReport> {
   return { report, targets };
 }
 
+async function runBridgeSuite(): Promise<BridgeSuiteReport> {
+  console.log(
+    '\nBridge suite: ringbus over its NATS bridge against the plain nats client, through one\n' +
+      'nats-server with JetStream: QoS 0 1 → 1, QoS 0 1 → 10, QoS 1 over JetStream 1 → 1.'
+  );
+  const report = await runBridgeBenchmarks();
+  for (const t of bridgeTables(report)) console.log(textTable(t));
+  const targets = targetTable(bridgeTargets(report), 'Bridge targets');
+  console.log(textTable(targets));
+  return { report, targets };
+}
+
 async function runNetwork(): Promise<NetworkSuiteReport> {
   console.log(
     '\nNetwork suite: ringbus and its peers in child processes over loopback; a peer whose npm\n' +
@@ -516,6 +541,7 @@ async function main(): Promise<void> {
   const inProcess = suites.includes('in-process') ? await runInProcess() : undefined;
   const worker = suites.includes('worker') ? await runWorkerSuite() : undefined;
   const durable = suites.includes('durable') ? await runDurableSuite() : undefined;
+  const bridge = suites.includes('bridge') ? await runBridgeSuite() : undefined;
   const network = suites.includes('net') ? await runNetwork() : undefined;
 
   const seconds = (performance.now() - started) / 1000;
@@ -523,6 +549,7 @@ async function main(): Promise<void> {
     inProcess === undefined ||
     worker === undefined ||
     durable === undefined ||
+    bridge === undefined ||
     network === undefined
   ) {
     console.log(
@@ -530,7 +557,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  writeFileSync(OUTPUT, markdown(info, seconds, inProcess, worker, durable, network));
+  writeFileSync(OUTPUT, markdown(info, seconds, inProcess, worker, durable, bridge, network));
   console.log(`\nwrote ${OUTPUT} (${seconds.toFixed(0)} s)`);
 }
 

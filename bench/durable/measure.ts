@@ -25,7 +25,7 @@ export interface RunResult {
 }
 
 /**
- * Calls `publish` while `more(sent)` says so, with at most WINDOW calls unresolved, and resolves
+ * Calls `publish` while `more(sent)` says so, with at most `window` calls unresolved, and resolves
  * once every call has; pushes each call's latency in ms to `latencies` when given. Returns the
  * calls made and the ms they took. Calls go out in bursts: after a wait for room, every free
  * slot is filled before the next await, so a client that coalesces the writes of one tick (nats.js)
@@ -34,7 +34,8 @@ export interface RunResult {
 export async function publishWindowed(
   publish: () => Promise<unknown>,
   more: (sent: number) => boolean,
-  latencies?: number[]
+  latencies?: number[],
+  window = WINDOW
 ): Promise<{ messages: number; ms: number }> {
   const t0 = performance.now();
   let sent = 0;
@@ -53,7 +54,7 @@ export async function publishWindowed(
   };
   for (;;) {
     if (failure !== undefined) throw failure.err;
-    if (inFlight < WINDOW && more(sent)) {
+    if (inFlight < window && more(sent)) {
       const start = performance.now();
       const record =
         latencies === undefined
