@@ -912,6 +912,15 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     return true;
   }
 
+  /** @internal {@link BridgeHost.wants} */
+  wants(topic: string, origin: Upstream): boolean {
+    const state = this.topicState(topic);
+    if (state.gen !== this.gen) this.route(state);
+    if (state.log !== undefined) return true;
+    for (const q of state.targets) if (q.owner !== origin && q.feeder !== origin) return true;
+    return false;
+  }
+
   /** @internal {@link BridgeHost.feed} */
   feed(queue: Queue, feeder: Feeder | undefined): void {
     queue.feeder = feeder;

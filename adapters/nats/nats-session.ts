@@ -378,6 +378,9 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   /** A core NATS message on an import pattern: to every local queue except fed channels. */
   private imported(m: Msg): void {
     if (!this.open) return;
+    // Nobody here takes it (a JetStream publish seen by a host whose only taker is a fed channel,
+    // or a subject nobody subscribes to now): not worth decoding.
+    if (!this.wanted(m.subject)) return;
     if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
     const f = this.frame;
     f.tag = 0;
@@ -392,6 +395,16 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
         this.host.reportError(
           err instanceof RingbusError ? err : bridgeError('import failed', err)
         );
+    }
+  }
+
+  private wanted(subject: string): boolean {
+    try {
+      return this.host.wants(subject, this);
+    } catch {
+      this.counters.messagesIn++;
+      this.counters.refused++; // a subject that is not a ringbus topic
+      return false;
     }
   }
 

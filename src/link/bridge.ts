@@ -1,4 +1,5 @@
 import type { PayloadCodec } from '../frames/envelope.js';
+import type { Upstream } from '../message.js';
 import type { Overflow } from '../options.js';
 import type { Feeder, Queue } from '../queue.js';
 import type { Link, LinkHost } from './link.js';
@@ -90,6 +91,11 @@ export interface BridgeHost extends LinkHost, SessionHost {
    * Called again with the same feeder, re-routes (what it diverts changed).
    */
   feed(queue: Queue, feeder: Feeder | undefined): void;
+  /**
+   * Would a message on `topic` from `origin` enter any queue here (publishRemote)? Lets a bridge
+   * skip decoding what nobody takes. @throws {@link RingbusError} `ERR_INVALID_TOPIC`
+   */
+  wants(topic: string, origin: Upstream): boolean;
 }
 
 /**
