@@ -21,14 +21,19 @@ export interface FeedHost {
   fromStream(queue: Queue, m: JsMsg): void;
   /** A queue-group message for `queue`. */
   fromGroup(queue: Queue, m: Msg): void;
+  /** Something went wrong that the application should hear about. */
+  report(error: RingbusError): void;
   /** The feed of `queue` fell back to its queue group: it diverts nothing any more. */
-  feedFailed(queue: Queue, error: RingbusError): void;
+  fellBack(queue: Queue): void;
 }
 
 /** JetStream pull requests expire after this (heartbeats every half): a lost server shows fast. */
 const PULL_EXPIRES_MS = 2000;
 /** Messages a consume keeps requested from JetStream at most. */
 const PULL_BATCH = 256;
+/** First and largest wait before a consumer set-up that failed (NATS had no leader, say) is tried again. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 10_000;
 
 /**
  * Feeds one named channel from NATS, so its members on every host share one queue: a QoS 1
@@ -72,20 +77,17 @@ export class ChannelFeed {
     });
   }
 
-  private async consume(): Promise<void> {
+  /**
+   * Finds the stream and consumes the channel's durable consumer. Only a missing stream makes the
+   * channel fall back to the queue group; anything else (a timeout, no JetStream leader during a
+   * failover) is tried again, so a channel set up during an outage is fed by JetStream after it.
+   */
+  private async consume(retryMs = RETRY_FIRST_MS): Promise<void> {
     const queue = this.queue;
     const name = queue.channel!;
-    let stream: string;
+    let stream: string | undefined;
     try {
       stream = await this.host.jsm.streams.find(queue.pattern);
-    } catch (err) {
-      this.fallBack(
-        `no JetStream stream captures '${queue.pattern}' (create one: streams in docs/scale-out.md)`,
-        err
-      );
-      return;
-    }
-    try {
       await this.durable(stream, name);
       const consumer = await this.host.js.consumers.get(stream, name);
       if (this.stopped) return;
@@ -95,7 +97,25 @@ export class ChannelFeed {
         callback: (m) => this.host.fromStream(queue, m)
       });
     } catch (err) {
-      this.fallBack(`the durable consumer '${name}' on stream '${stream}' is not usable`, err);
+      if (this.stopped) return;
+      if (stream === undefined && isNoStream(err)) {
+        this.fallBack(
+          `no JetStream stream captures '${queue.pattern}' (create one: streams in docs/scale-out.md)`,
+          err
+        );
+        return;
+      }
+      if (retryMs === RETRY_FIRST_MS) {
+        this.host.report(
+          bridgeError(
+            `channel '${name}': its durable consumer${stream === undefined ? '' : ` on stream '${stream}'`} could not be set up; trying again`,
+            err
+          )
+        );
+      }
+      setTimeout(() => {
+        if (!this.stopped) void this.consume(Math.min(RETRY_MAX_MS, retryMs * 2));
+      }, retryMs).unref();
     }
   }
 
@@ -127,15 +147,19 @@ export class ChannelFeed {
 
   /** Reports why the channel cannot consume JetStream and joins the queue group instead. */
   private fallBack(what: string, err: unknown): void {
-    if (this.stopped) return;
     this.isStream = false;
-    this.host.feedFailed(
-      this.queue,
+    this.host.report(
       bridgeError(
         `channel '${this.queue.channel}': ${what}; it takes core NATS messages (at most once across NATS) instead`,
         err
       )
     );
+    this.host.fellBack(this.queue);
     this.joinGroup();
   }
+}
+
+/** The client's answer when no stream captures a subject (nats.js has no code for it). */
+function isNoStream(err: unknown): boolean {
+  return err instanceof Error && err.message === 'no stream matches subject';
 }

@@ -56,6 +56,8 @@ export const natsBridge: Bridge = {
 async function open(nats: NatsModule, s: BridgeSettings, busId: string): Promise<NatsConnection> {
   const options: ConnectionOptions = {
     servers: s.servers,
+    // The URL's server is the one asked for: tried first, the others in order for failover.
+    noRandomize: true,
     name: s.name ?? `ringbus ${busId}`,
     timeout: s.timeoutMs,
     reconnect: s.reconnect !== false,

@@ -26,7 +26,12 @@ export const Header = {
   /** Milliseconds the message had left to live when it entered NATS (absent: no TTL). */
   TTL: 'Ringbus-Ttl',
   /** '1' when a bus published it at QoS 1 (through JetStream, whose reply subject is its ack). */
-  QOS: 'Ringbus-Qos'
+  QOS: 'Ringbus-Qos',
+  /**
+   * Set on a QoS 1 export offered to JetStream again: JetStream keeps one copy (Nats-Msg-Id), and
+   * core subscribers, which saw the first offer, skip it.
+   */
+  RETRY: 'Ringbus-Retry'
 } as const;
 
 const PREFIX = 'ringbus-';
@@ -46,6 +51,11 @@ export function encodePayload(
   if (typeof payload === 'string') return { data: utf8.encode(payload), kind: 'string' };
   if (payload === undefined) return { data: EMPTY, kind: 'undefined' };
   return { data: encodeValue(payload, codec), kind: codec === undefined ? 'json' : 'codec' };
+}
+
+/** Is this a repeated offer of a QoS 1 export (for core subscribers: already seen, or at most once)? */
+export function isRetry(headers: MsgHdrs | undefined): boolean {
+  return headers !== undefined && headers.has(Header.RETRY);
 }
 
 /** Does a message need NATS headers at all? Bytes at QoS 0 with nothing else need none. */

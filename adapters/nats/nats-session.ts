@@ -26,7 +26,14 @@ import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { type NatsModule, bridgeError } from './bridge-error.js';
 import { ChannelFeed, type FeedHost } from './channel-feed.js';
-import { encodePayload, needsHeaders, readNatsMessage, writeHeaders } from './nats-message.js';
+import {
+  Header,
+  encodePayload,
+  isRetry,
+  needsHeaders,
+  readNatsMessage,
+  writeHeaders
+} from './nats-message.js';
 import type { BridgeSettings } from './options.js';
 
 /** What a bridge session reports to its link: unlike a framed session it heals by itself. @internal */
@@ -39,6 +46,8 @@ export interface BridgeSessionEvents {
 /** First and largest wait before an exported QoS 1 message is offered to JetStream again. */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
+/** Export failures come in bursts (a failover fails every message in flight): one report per this. */
+const REPORT_EVERY_MS = 5000;
 /** Replies this bus owes to NATS requesters are forgotten after this long, the oldest first beyond a count. */
 const REPLY_TTL_MS = 60_000;
 const MAX_OWED_REPLIES = 4096;
@@ -68,8 +77,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   private tagSeq = 0;
   /** Exported QoS 1 messages waiting for JetStream's acknowledgement. */
   private storing = 0;
-  /** A failing export is reported once per run of failures, not per retry. */
-  private exportFailing = false;
+  /** When an export failure was last reported (bus clock). */
+  private reportedAt = -Infinity;
   /** Reply subjects of imported requests, with when they stop being owed. */
   private readonly replies = new Map<string, number>();
   private replySub: Subscription | undefined = undefined;
@@ -180,9 +189,20 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     return 1;
   }
 
+  /** Drains the connection (what was published goes out); closes it anyway after the timeout. */
   close(): void {
     if (!this.end(undefined)) return;
-    this.nc.drain().catch(() => undefined);
+    const nc = this.nc;
+    // A drain waits for pending JetStream requests, which a recovering cluster may never answer.
+    const force = setTimeout(() => void nc.close(), this.settings.timeoutMs);
+    // A drain that failed (disconnected) may still resolve: close, so the reconnect loop ends too.
+    void nc
+      .drain()
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(force);
+        void nc.close();
+      });
   }
 
   // --- Feeder: what comes back through NATS ----------------------------------------------------
@@ -226,7 +246,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromGroup} */
   fromGroup(queue: Queue, m: Msg): void {
-    if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
+    if (isRetry(m.headers) || !this.read(m.subject, m.data, m.headers, m.reply)) return;
     const f = this.frame;
     f.tag = 0;
     f.id = 0;
@@ -234,9 +254,13 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.deliver(queue);
   }
 
-  /** {@link FeedHost.feedFailed} */
-  feedFailed(queue: Queue, error: RingbusError): void {
+  /** {@link FeedHost.report} */
+  report(error: RingbusError): void {
     this.host.reportError(error);
+  }
+
+  /** {@link FeedHost.fellBack} */
+  fellBack(queue: Queue): void {
     if (!queue.closed) this.host.feed(queue, this); // re-routes: nothing is diverted now
   }
 
@@ -309,21 +333,22 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       .then(
         () => {
           this.storing--;
-          this.exportFailing = false;
           this.counters.messagesOut++;
           msg.ack();
         },
         (err: unknown) => {
           if (!this.open) return;
-          if (!this.exportFailing) {
-            this.exportFailing = true;
+          const now = this.host.now();
+          if (now - this.reportedAt >= REPORT_EVERY_MS) {
+            this.reportedAt = now;
             this.host.reportError(
               bridgeError(
-                `JetStream did not store a message on '${msg.topic}' (is there a stream for it? see streams in docs/scale-out.md); retrying until it does`,
+                `JetStream did not store a message on '${msg.topic}' (is there a stream for it? see streams in docs/scale-out.md); retrying until it does (reported at most every ${REPORT_EVERY_MS / 1000} s)`,
                 err
               )
             );
           }
+          headers!.set(Header.RETRY, '1'); // a QoS 1 export always has headers
           const again = Math.min(RETRY_MAX_MS, retryMs * 2);
           setTimeout(() => {
             if (this.open) this.store(msg, data, headers, again);
@@ -380,7 +405,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     if (!this.open) return;
     // Nobody here takes it (a JetStream publish seen by a host whose only taker is a fed channel,
     // or a subject nobody subscribes to now): not worth decoding.
-    if (!this.wanted(m.subject)) return;
+    if (!this.wanted(m.subject) || isRetry(m.headers)) return;
     if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
     const f = this.frame;
     f.tag = 0;

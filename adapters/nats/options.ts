@@ -108,7 +108,8 @@ export function bridgeSettings(url: URL, options: unknown): BridgeSettings {
   const tls = url.protocol === 'tls:';
   const server = `${url.hostname}:${url.port === '' ? 4222 : url.port}`;
   return {
-    servers: [server, ...(o.servers ?? []).map(hostPort)],
+    // The URL's server first, each once (the client keeps this order: noRandomize).
+    servers: [...new Set([server, ...(o.servers ?? []).map(hostPort)])],
     exports,
     imports,
     token: o.token,
