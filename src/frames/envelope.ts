@@ -237,14 +237,24 @@ export function parseJson(text: string): unknown {
   }
 }
 
-/** A CODEC payload's value. @throws {@link RingbusError} `ERR_PROTOCOL` without a codec */
+/**
+ * A CODEC payload's value.
+ *
+ * @throws {@link RingbusError} `ERR_PROTOCOL` without a codec, or when the codec throws
+ */
 export function decodeWith(codec: PayloadCodec | undefined, bytes: Uint8Array): unknown {
   if (codec === undefined)
     throw new RingbusError(
       ErrorCode.PROTOCOL,
       'a codec payload arrived but this end has no codec; give both ends the same codec option'
     );
-  return codec.decode(bytes);
+  try {
+    return codec.decode(bytes);
+  } catch (err) {
+    throw new RingbusError(ErrorCode.PROTOCOL, 'the codec could not decode a payload', {
+      cause: err
+    });
+  }
 }
 
 function readEnvelope(

@@ -197,7 +197,12 @@ class ServerNode implements NatsNode {
   async start(): Promise<void> {
     if (this.retired) throw new Error(`${this.name}: its cluster is stopped`);
     if (this.child !== undefined) throw new Error(`${this.name} is already running`);
-    const child = spawn(COMMAND, ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run inside the node's own directory: nats-server 2.9 once left a consumer's meta.inf in its
+    // working directory (the repo) after a kill; anything like it now goes with the temp dir.
+    const child = spawn(COMMAND, ['-c', this.configFile], {
+      cwd: path.dirname(this.configFile),
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
     this.child = child;
     this.log(`--- ${this.name} started (pid ${child.pid ?? '?'}) ---`);
     let signalReady: () => void = () => undefined;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import fc from 'fast-check';
 import { type JetStreamManager, type NatsConnection, connect, headers } from 'nats';
 import {
   Bus,
@@ -333,6 +334,50 @@ describe('NATS bridge', { skip }, () => {
       [...jobs].sort((x, y) => x - y),
       Array.from({ length: 30 }, (_, i) => i)
     );
+  });
+
+  it('takes whatever a plain NATS client publishes: bad input is counted or reported, nothing else breaks', async (t) => {
+    const a = bus(t, 'fuzz-a');
+    const other = bus(t, 'fuzz-other');
+    const link = await bridge(t, a, { import: ['k13.>'] });
+    const lo = await bridge(t, other, { export: ['k13.>'] });
+    const got = collect(a, 'k13.>');
+    await link.flush();
+    const ours = ['Ringbus-Payload', 'Ringbus-Hops', 'Ringbus-Ttl', 'Ringbus-Qos', 'X-Other'];
+    const values = ['json', 'codec', 'string', 'undefined', 'bogus', '99', '-1', '1'];
+    const message = fc.record({
+      // 'ab*' is a literal NATS token but no ringbus topic: refused, counted.
+      token: fc.stringMatching(/^[a-z]{1,3}\*?$/),
+      data: fc.uint8Array({ size: 'max', maxLength: 200 }),
+      headers: fc.array(
+        fc.tuple(
+          fc.constantFrom(...ours),
+          fc.oneof(fc.constantFrom(...values), fc.stringMatching(/^[\x21-\x7e]{0,10}$/))
+        ),
+        { maxLength: 4 }
+      )
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { maxLength: 10 }), async (batch) => {
+        for (const m of batch) {
+          const h = headers();
+          for (const [k, v] of m.headers) h.append(k, v);
+          nc.publish(`k13.${m.token}`, m.data, { headers: h });
+        }
+        // Then a good message from a bus: it arrives, whatever came before it.
+        const end = `end${++run}`;
+        other.publish(`k13.${end}`, end);
+        await lo.flush();
+        await waitFor(() => got.some((g) => g.topic === `k13.${end}`), 3000, end);
+      }),
+      { seed: 5, numRuns: 40 }
+    );
+    assert.equal(link.state, 'up');
+    assert.ok(a.errors.length > 0, 'undecodable payloads are reported');
+    for (const e of a.errors) assert.equal(e.code, ErrorCode.PROTOCOL, e.message);
+    assert.ok(link.stats().refused >= a.errors.length);
+    assert.equal(got.filter((g) => g.topic.startsWith('k13.end')).length, run);
   });
 
   it('goes down and up with the server and stores QoS 1 exports made meanwhile', async (t) => {
