@@ -12,7 +12,6 @@ export * as limits from './limits.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
 export type { PayloadCodec } from './frames/envelope.js';
 export type {
-  Bridge,
   NatsBridgeOptions,
   NatsReconnectOptions,
   NatsStreamOptions

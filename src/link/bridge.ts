@@ -101,6 +101,8 @@ export interface BridgeHost extends LinkHost, SessionHost {
 /**
  * A link to a messaging system that is not a ringbus bus (the NATS bridge on Node): it owns its
  * connection and reconnects itself. Registered by URL scheme like transports (adapters/container.ts).
+ *
+ * @internal
  */
 export interface Bridge {
   /** Validates `options`, connects, and resolves with the link once it is up. */
