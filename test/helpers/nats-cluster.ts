@@ -67,11 +67,20 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** One server, loopback only, free port, JetStream on (store in a temp dir) when jetstream is true. */
+/** A certificate and key (PEM files) for a server that speaks TLS only. */
+export interface ServerTls {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * One server, loopback only, free port, JetStream on (store in a temp dir) when jetstream is true,
+ * TLS only when `tls` is given.
+ */
 export function startNatsServer(
-  options: { jetstream?: boolean; token?: string } = {}
+  options: { jetstream?: boolean; token?: string; tls?: ServerTls } = {}
 ): Promise<NatsCluster> {
-  return startNodes(1, options.jetstream ?? false, options.token);
+  return startNodes(1, options.jetstream ?? false, options.token, options.tls);
 }
 
 /**
@@ -99,7 +108,8 @@ function configOf(
   ports: readonly Ports[],
   dir: string,
   jetstream: boolean,
-  token: string | undefined
+  token: string | undefined,
+  tls: ServerTls | undefined
 ): string {
   const lines = [`server_name: n${i + 1}`, `listen: 127.0.0.1:${ports[i].client}`];
   if (jetstream)
@@ -111,6 +121,13 @@ function configOf(
       '}'
     );
   if (token !== undefined) lines.push('authorization {', `  token: ${quote(token)}`, '}');
+  if (tls !== undefined)
+    lines.push(
+      'tls {',
+      `  cert_file: ${quote(tls.certFile)}`,
+      `  key_file: ${quote(tls.keyFile)}`,
+      '}'
+    );
   if (ports.length > 1)
     // Routes to the others only: a route to itself is accepted, then dropped as a duplicate.
     lines.push(
@@ -367,7 +384,8 @@ class ServerCluster implements NatsCluster {
 async function startNodes(
   size: number,
   jetstream: boolean,
-  token: string | undefined
+  token: string | undefined,
+  tls?: ServerTls
 ): Promise<NatsCluster> {
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ringbus-nats-'));
@@ -380,7 +398,7 @@ async function startNodes(
       const nodeDir = path.join(dir, `n${i + 1}`);
       mkdirSync(nodeDir);
       const configFile = path.join(nodeDir, 'nats.conf');
-      writeFileSync(configFile, configOf(i, ports, nodeDir, jetstream, token));
+      writeFileSync(configFile, configOf(i, ports, nodeDir, jetstream, token, tls));
       return new ServerNode(`n${i + 1}`, configFile, p.client);
     });
     const cluster = new ServerCluster(nodes, dir, jetstream, token);

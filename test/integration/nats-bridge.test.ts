@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { type JetStreamManager, type NatsConnection, connect, headers } from 'nats';
 import {
@@ -35,6 +37,12 @@ async function eventually(
   }
 }
 
+function collect(b: Bus, pattern: string, options?: object): Message[] {
+  const got: Message[] = [];
+  b.subscribe(pattern, (m) => void got.push(m), options);
+  return got;
+}
+
 describe('NATS bridge', { skip }, () => {
   let server: NatsCluster;
   let url: string;
@@ -64,12 +72,6 @@ describe('NATS bridge', { skip }, () => {
     const link = await b.connect(url, options);
     t.after(() => link.close());
     return link;
-  }
-
-  function collect(b: Bus, pattern: string, options?: object): Message[] {
-    const got: Message[] = [];
-    b.subscribe(pattern, (m) => void got.push(m), options);
-    return got;
   }
 
   async function messagesIn(stream: string): Promise<number> {
@@ -430,6 +432,33 @@ describe('NATS bridge options and connection errors', { skip }, () => {
     ];
     for (const [options, message] of cases)
       await assert.rejects(b.connect(url, options), { code: ErrorCode.INVALID_OPTIONS, message });
+  });
+
+  it('connects to tls:// servers with the CA it is given, and not without it', async (t) => {
+    const dir = new URL('../../../test/fixtures/tls/', import.meta.url);
+    const tlsServer = await startNatsServer({
+      tls: {
+        certFile: fileURLToPath(new URL('cert.pem', dir)),
+        keyFile: fileURLToPath(new URL('key.pem', dir))
+      }
+    });
+    t.after(() => tlsServer.stop());
+    // A host name: the nats client checks an IP address's certificate against 'localhost'.
+    const url = tlsServer.urls[0].replace('nats://127.0.0.1', 'tls://localhost');
+    const b = new Bus();
+    t.after(() => b.close());
+    await assert.rejects(b.connect(url, { connectTimeoutMs: 2000 }), { code: ErrorCode.CONNECT });
+    const ca = readFileSync(new URL('cert.pem', dir), 'utf8');
+    const got = collect(b, 'sec.*');
+    const link = await b.connect(url, { ca, import: ['sec.>'], export: ['out.>'] });
+    const other = new Bus();
+    t.after(() => other.close());
+    const lo = await other.connect(url, { ca, export: ['sec.>'] });
+    other.publish('sec.x', 'over tls');
+    await lo.flush();
+    await waitFor(() => got.length === 1, 3000, 'a message over TLS');
+    assert.equal(got[0].payload, 'over tls');
+    assert.equal(link.state, 'up');
   });
 
   it('fails with ERR_AUTH for a wrong token and ERR_CONNECT when nothing listens', async (t) => {
