@@ -11,11 +11,7 @@ export { ErrorCode, RingbusError } from './errors.js';
 export * as limits from './limits.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
 export type { PayloadCodec } from './frames/envelope.js';
-export type {
-  NatsBridgeOptions,
-  NatsReconnectOptions,
-  NatsStreamOptions
-} from './link/bridge.js';
+export type { NatsBridgeOptions, NatsReconnectOptions, NatsStreamOptions } from './link/bridge.js';
 export { Link, type LinkState } from './link/link.js';
 export { Listener } from './link/listener.js';
 export type {
