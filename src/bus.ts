@@ -837,7 +837,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (this.closed) throw closedError('publish');
     const state = this.topicState(frame.topic);
     if (state.gen !== this.gen) this.route(state);
-    if (toAll && state.blocking) checkRoom(state);
+    if (toAll && state.blocking) checkRoom(state, origin);
     const durable = toAll && frame.qos === 1 ? state.durable : undefined;
     // The session sends the PUBACK once the store committed (durableCommit).
     if (durable !== undefined) this.checkDurable(state, true);
@@ -1255,8 +1255,10 @@ function isDirect(opts: ResolvedSubscribeOptions, tokens: readonly string[]): bo
   );
 }
 
-function checkRoom(state: TopicState): void {
+/** Throws when a 'block' queue the message would enter is full (`origin`'s own it skips). */
+function checkRoom(state: TopicState, origin?: Upstream): void {
   for (const q of state.targets) {
+    if (origin !== undefined && (q.owner === origin || q.feeder === origin)) continue;
     if (q.isBlockedFor(state.name)) {
       throw new RingbusError(
         ErrorCode.QUEUE_FULL,

@@ -46,8 +46,10 @@ export interface ReplyTarget {
  * is acked back to it once settled here. @internal
  */
 export interface Upstream {
-  /** The peer's delivery `tag` was acked (or dead-lettered) here. */
+  /** The peer's delivery `tag` was acked (or dead-lettered, or expired) here. */
   settled(tag: number): void;
+  /** The delivery `tag` was discarded here unconsumed (channel emptied or deleted): the sender may offer it elsewhere. */
+  released?(tag: number): void;
   /** Shared metas of its plain messages (no headers, TTL, reply or tag), by hop count. */
   readonly plainMetas: (PublishMeta | undefined)[];
 }

@@ -610,6 +610,12 @@ export class Queue implements MessageOwner, LogReader {
     if (reason === 'overflow') this.droppedOverflow++;
     else if (reason === 'expired') this.droppedExpired++;
     else this.droppedEmptied++;
+    const meta = msg.meta;
+    // Expired: dead everywhere, the sender may forget it. Emptied: it may go elsewhere.
+    if (meta.tag !== 0) {
+      if (reason === 'expired') meta.origin!.settled(meta.tag);
+      else meta.origin!.released?.(meta.tag);
+    }
     this.forget(msg);
     this.host.dropped(this, msg, reason);
   }

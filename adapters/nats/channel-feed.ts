@@ -7,7 +7,7 @@ import type {
   NatsConnection,
   Subscription as NatsSub
 } from 'nats';
-import type { RingbusError } from '../../src/errors.js';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
 import type { Queue } from '../../src/queue.js';
 import { type NatsModule, bridgeError } from './bridge-error.js';
 
@@ -28,9 +28,14 @@ export interface FeedHost {
 }
 
 /** JetStream pull requests expire after this (heartbeats every half): a lost server shows fast. */
-const PULL_EXPIRES_MS = 2000;
+export const PULL_EXPIRES_MS = 2000;
 /** Messages a consume keeps requested from JetStream at most. */
 const PULL_BATCH = 256;
+/**
+ * The shortest ack wait a consumer gets: the session tells JetStream every second that held
+ * messages are in progress, so a shorter one would redeliver messages a host still holds.
+ */
+const MIN_ACK_WAIT_MS = 2000;
 /** First and largest wait before a consumer set-up that failed (NATS had no leader, say) is tried again. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 10_000;
@@ -105,6 +110,10 @@ export class ChannelFeed {
         );
         return;
       }
+      if (isRefused(err)) {
+        this.fallBack(`JetStream refused its durable consumer '${name}'`, err);
+        return;
+      }
       if (retryMs === RETRY_FIRST_MS) {
         this.host.report(
           bridgeError(
@@ -121,28 +130,43 @@ export class ChannelFeed {
 
   /** Creates the channel's durable consumer unless a host of the channel already did. */
   private async durable(stream: string, name: string): Promise<void> {
-    const queue = this.queue;
-    try {
-      await this.host.jsm.consumers.info(stream, name);
-      return;
-    } catch {
-      // not there yet: create it below (a host that races us creates the same one)
-    }
+    if (await this.existing(stream, name)) return;
     const { AckPolicy, DeliverPolicy, nanos } = this.host.api;
-    await this.host.jsm.consumers.add(stream, {
-      durable_name: name,
-      filter_subject: queue.pattern,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(queue.ackTimeoutMs),
-      // Everyone's unacked messages at once: the channel's window, so a host always has room.
-      max_ack_pending: queue.queueSize,
-      // Ringbus counts attempts and dead-letters; JetStream offers a message until it is acked.
-      max_deliver: -1,
-      // Like a new channel: what is published from its creation on (not from the consumer's,
-      // which is made a little later: a message published meanwhile is in the stream already).
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: this.since
-    });
+    try {
+      await this.host.jsm.consumers.add(stream, {
+        durable_name: name,
+        filter_subject: this.queue.pattern,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(Math.max(MIN_ACK_WAIT_MS, this.queue.ackTimeoutMs)),
+        // Everyone's unacked messages at once: the channel's window.
+        max_ack_pending: this.queue.queueSize,
+        // Ringbus counts attempts and dead-letters; JetStream offers a message until it is acked.
+        max_deliver: -1,
+        // Like a new channel: what is published from its creation on (not from the consumer's,
+        // which is made a little later: a message published meanwhile is in the stream already).
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: this.since
+      });
+    } catch (err) {
+      // A host of the same channel made it first (with its own start time): use that one.
+      if (!(await this.existing(stream, name))) throw err;
+    }
+  }
+
+  /** Does the channel's consumer exist? @throws when one of that name filters another pattern */
+  private async existing(stream: string, name: string): Promise<boolean> {
+    let filter: string | undefined;
+    try {
+      filter = (await this.host.jsm.consumers.info(stream, name)).config.filter_subject;
+    } catch {
+      return false; // not there (yet)
+    }
+    if (filter === this.queue.pattern) return true;
+    // Channels are (pattern, name): another pattern's channel of this name has the consumer.
+    throw new RingbusError(
+      ErrorCode.BRIDGE,
+      `it filters '${filter}', not '${this.queue.pattern}': give channels on different patterns different names`
+    );
   }
 
   /** Reports why the channel cannot consume JetStream and joins the queue group instead. */
@@ -157,6 +181,23 @@ export class ChannelFeed {
     this.host.fellBack(this.queue);
     this.joinGroup();
   }
+}
+
+/**
+ * Will trying again help? Yes for what a failover looks like (timeouts, no responders, a lost
+ * connection, JetStream errors 5xx); no for the rest (a name NATS refuses, a conflicting consumer).
+ */
+function isRefused(err: unknown): boolean {
+  if (err instanceof RingbusError) return true;
+  const e = err as { code?: unknown; api_error?: { code?: number } };
+  if (e.api_error?.code !== undefined) return e.api_error.code < 500;
+  const code = typeof e.code === 'string' ? e.code : '';
+  return !(
+    code === 'TIMEOUT' ||
+    code === '503' ||
+    code.startsWith('CONNECTION_') ||
+    code === 'DISCONNECT'
+  );
 }
 
 /** The client's answer when no stream captures a subject (nats.js has no code for it). */

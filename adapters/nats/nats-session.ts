@@ -22,10 +22,10 @@ import {
 import type { Message, PublishMeta } from '../../src/message.js';
 import type { SubscribeOptions } from '../../src/options.js';
 import type { Feeder, Queue } from '../../src/queue.js';
-import { matches, parsePattern } from '../../src/subject.js';
+import { matches, parsePattern, parseSubject } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { type NatsModule, bridgeError } from './bridge-error.js';
-import { ChannelFeed, type FeedHost } from './channel-feed.js';
+import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
 import {
   Header,
   encodePayload,
@@ -48,6 +48,8 @@ const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 /** Export failures come in bursts (a failover fails every message in flight): one report per this. */
 const REPORT_EVERY_MS = 5000;
+/** A released JetStream message is offered again after this host's pending pulls expired. */
+const RELEASE_DELAY_MS = PULL_EXPIRES_MS + 500;
 /** Replies this bus owes to NATS requesters are forgotten after this long, the oldest first beyond a count. */
 const REPLY_TTL_MS = 60_000;
 const MAX_OWED_REPLIES = 4096;
@@ -73,7 +75,11 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   private readonly natsSubs: NatsSub[] = [];
   private readonly feeds = new Map<Queue, ChannelFeed>();
   /** JetStream messages delivered into a local channel and not yet settled there, by tag. */
-  private readonly held = new Map<number, JsMsg>();
+  private readonly held = new Map<number, { m: JsMsg; queue: Queue }>();
+  /** Makes this session's Nats-Msg-Ids its own: a restarted bus counts message ids from 1 again. */
+  private readonly idPrefix: string;
+  /** close() waits for the export queue to go out (bounded); meanwhile it is closing. */
+  private closing = false;
   private tagSeq = 0;
   /** Exported QoS 1 messages waiting for JetStream's acknowledgement. */
   private storing = 0;
@@ -93,6 +99,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     readonly settings: BridgeSettings,
     private readonly events: BridgeSessionEvents
   ) {
+    this.idPrefix = `${host.id}.${Math.random().toString(36).slice(2, 10)}.`;
     this.exportTokens = settings.exports.map((p) => parsePattern(p));
     this.importTokens = settings.imports.map((p) => parsePattern(p));
     for (const pattern of settings.imports) this.subscribeNats(pattern);
@@ -189,9 +196,36 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     return 1;
   }
 
-  /** Drains the connection (what was published goes out); closes it anyway after the timeout. */
+  /**
+   * Waits (at most `connectTimeoutMs`) until the export queue has gone out and JetStream stored
+   * what it was storing — what is left then is reported — and drains the connection.
+   */
   close(): void {
-    if (!this.end(undefined)) return;
+    if (!this.open || this.closing) return;
+    this.closing = true;
+    const deadline = Date.now() + this.settings.timeoutMs;
+    const poll = (): void => {
+      if (!this.open) return;
+      const left = this.storing + this.queued;
+      if (left > 0 && Date.now() < deadline && !this.nc.isClosed()) {
+        setTimeout(poll, 10); // nothing signals an empty export queue: look again shortly
+        return;
+      }
+      if (left > 0)
+        this.host.reportError(
+          new RingbusError(
+            ErrorCode.BRIDGE,
+            `the NATS bridge closed with ${left} exported messages not stored (NATS did not take them within ${this.settings.timeoutMs} ms)`
+          )
+        );
+      this.end(undefined);
+      this.drain();
+    };
+    poll();
+  }
+
+  /** Drains the connection (what was published goes out); closes it anyway after the timeout. */
+  private drain(): void {
     const nc = this.nc;
     // A drain waits for pending JetStream requests, which a recovering cluster may never answer.
     const force = setTimeout(() => void nc.close(), this.settings.timeoutMs);
@@ -220,17 +254,19 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link Upstream.settled}: a JetStream message was acked (or dead-lettered) here. */
   settled(tag: number): void {
-    const m = this.held.get(tag);
-    if (m === undefined) return;
+    const h = this.held.get(tag);
+    if (h === undefined) return;
     this.held.delete(tag);
-    m.ack();
+    h.m.ack();
   }
 
   // --- FeedHost ---------------------------------------------------------------------------------
 
   /** {@link FeedHost.fromStream} */
   fromStream(queue: Queue, m: JsMsg): void {
-    if (!this.read(m.subject, m.data, m.headers, undefined)) return m.term();
+    // Never deliverable here: a subject that is no topic, or a payload that does not decode.
+    if (!this.isTopic(m.subject) || !this.read(m.subject, m.data, m.headers, undefined))
+      return m.term();
     const tag = ++this.tagSeq;
     const f = this.frame;
     f.flags = MsgFlag.QOS1;
@@ -241,7 +277,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       m.nak(RETRY_FIRST_MS); // no room (or gone): JetStream offers it again
       return;
     }
-    this.held.set(tag, m);
+    this.held.set(tag, { m, queue });
   }
 
   /** {@link FeedHost.fromGroup} */
@@ -287,8 +323,26 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     } else if (!wanted && feed !== undefined) {
       this.feeds.delete(queue);
       feed.stop();
+      this.release(queue);
       if (!queue.closed) this.host.feed(queue, undefined);
     }
+  }
+
+  /** Hands back what a channel no longer fed held: JetStream offers it to other hosts. */
+  private release(queue: Queue | undefined): void {
+    for (const [tag, h] of this.held)
+      if (queue === undefined || h.queue === queue) this.released(tag);
+  }
+
+  /**
+   * {@link Upstream.released}: emptied or deleted here, so JetStream may give it to a host that
+   * consumes — after this host's pulls still out have expired, or they would take it back.
+   */
+  released(tag: number): void {
+    const h = this.held.get(tag);
+    if (h === undefined) return;
+    this.held.delete(tag);
+    h.m.nak(RELEASE_DELAY_MS);
   }
 
   // --- export -----------------------------------------------------------------------------------
@@ -327,7 +381,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       .publish(msg.topic, data, {
         headers,
         // A retry after a lost acknowledgement is recognised by JetStream, not stored twice.
-        msgID: `${this.host.id}.${msg.id}`,
+        msgID: `${this.idPrefix}${msg.id}`,
         timeout: this.settings.timeoutMs
       })
       .then(
@@ -423,6 +477,17 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     }
   }
 
+  private isTopic(subject: string): boolean {
+    try {
+      parseSubject(subject);
+      return true;
+    } catch {
+      this.counters.messagesIn++;
+      this.counters.refused++;
+      return false;
+    }
+  }
+
   private wanted(subject: string): boolean {
     try {
       return this.host.wants(subject, this);
@@ -497,7 +562,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** Once a second: keeps held JetStream messages from being redelivered elsewhere, ages replies. */
   private tick(): void {
-    for (const m of this.held.values()) m.working();
+    for (const h of this.held.values()) h.m.working();
     const now = this.host.now();
     for (const [subject, until] of this.replies) if (until <= now) this.forgetReply(subject);
   }
@@ -532,7 +597,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     }
     this.feeds.clear();
     this.replySub?.unsubscribe();
-    this.held.clear(); // unacked: JetStream offers them again after its ack wait
+    this.release(undefined); // unacked: JetStream offers them to other hosts at once
     this.events.closed(this, error);
     return true;
   }

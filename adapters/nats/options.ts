@@ -98,12 +98,8 @@ export function bridgeSettings(url: URL, options: unknown): BridgeSettings {
   const exports = o.export ?? [];
   const imports = o.import ?? [];
   for (const p of [...exports, ...imports]) checkNotReserved(p);
-  for (let i = 0; i < exports.length; i++)
-    for (let j = i + 1; j < exports.length; j++)
-      if (overlaps(parsePattern(exports[i]), parsePattern(exports[j])))
-        invalid(
-          `export patterns '${exports[i]}' and '${exports[j]}' overlap: a message would be sent twice; keep one`
-        );
+  checkDisjoint('export', exports, 'sent');
+  checkDisjoint('import', imports, 'delivered');
   if ((o.user === undefined) !== (o.pass === undefined)) invalid('user and pass go together');
   const tls = url.protocol === 'tls:';
   const server = `${url.hostname}:${url.port === '' ? 4222 : url.port}`;
@@ -138,6 +134,16 @@ function hostPort(server: string): string {
   if (url.protocol !== 'nats:' && url.protocol !== 'tls:')
     invalid(`servers: '${server}' is not a nats:// or tls:// URL`);
   return `${url.hostname}:${url.port === '' ? 4222 : url.port}`;
+}
+
+/** Overlapping patterns would carry a message twice (one NATS subscription or export each). */
+function checkDisjoint(field: string, list: readonly string[], what: string): void {
+  for (let i = 0; i < list.length; i++)
+    for (let j = i + 1; j < list.length; j++)
+      if (overlaps(parsePattern(list[i]), parsePattern(list[j])))
+        invalid(
+          `${field} patterns '${list[i]}' and '${list[j]}' overlap: a message would be ${what} twice; keep one`
+        );
 }
 
 function checkNotReserved(pattern: string): void {

@@ -208,6 +208,11 @@ export class Link {
     let session: LinkSession;
     try {
       session = await this.dial!(this);
+      // The await may have seen close() (of the link or its bus): nobody else closes this session.
+      if ((this.status as LinkState) === 'closed') {
+        session.close();
+        throw new RingbusError(ErrorCode.CLOSED, 'the link was closed while it connected');
+      }
       this.current = session;
       await session.ping(); // both sides' subscriptions are registered once this returns
     } catch (err) {
@@ -263,13 +268,15 @@ export class Link {
   }
 }
 
-/** A refused token stays ERR_AUTH; anything else that stops a connection is ERR_CONNECT. */
+/** A refused token stays ERR_AUTH (and a bridge's ERR_BRIDGE, a close ERR_CLOSED); anything else is ERR_CONNECT. */
 function connectError(url: string, cause: unknown): RingbusError {
   if (
     cause instanceof RingbusError &&
     (cause.code === ErrorCode.AUTH ||
       cause.code === ErrorCode.CONNECT ||
-      cause.code === ErrorCode.INVALID_OPTIONS)
+      cause.code === ErrorCode.INVALID_OPTIONS ||
+      cause.code === ErrorCode.BRIDGE ||
+      cause.code === ErrorCode.CLOSED)
   )
     return cause;
   const why = cause instanceof Error ? cause.message : String(cause);

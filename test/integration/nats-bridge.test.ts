@@ -382,6 +382,71 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(got.filter((g) => g.topic.startsWith('k13.end')).length, run);
   });
 
+  it('gives a restarted bus of the same id its own message ids (JetStream does not take them for repeats)', async (t) => {
+    await jsm.streams.add({ name: 'K14', subjects: ['k14.>'] });
+    t.after(() => jsm.streams.delete('K14'));
+    for (let run = 0; run < 2; run++) {
+      const b = new Bus({ id: 'same-id' });
+      await b.connect(url, { export: ['k14.>'] });
+      for (let i = 0; i < 3; i++) await b.publishAsync('k14.x', `${run}.${i}`, { qos: 1 });
+      await b.close(); // waits for the exports to be stored
+    }
+    await eventually(async () => (await messagesIn('K14')) === 6, 5000, '6 messages stored');
+  });
+
+  it('stores what is queued for export before close() lets go of the connection', async (t) => {
+    await jsm.streams.add({ name: 'K15', subjects: ['k15.>'] });
+    t.after(() => jsm.streams.delete('K15'));
+    const a = bus(t, 'close-a');
+    const link = await a.connect(url, { export: ['k15.>'], maxInFlight: 16 });
+    for (let i = 0; i < 300; i++) await a.publishAsync('k15.x', i, { qos: 1 });
+    await link.close();
+    await eventually(async () => (await messagesIn('K15')) === 300, 5000, '300 stored');
+    assert.deepEqual(a.errors, []);
+  });
+
+  it('hands what a deleted channel held to its members on other hosts', async (t) => {
+    const p = bus(t, 'hand-p');
+    const b = bus(t, 'hand-b');
+    const c = bus(t, 'hand-c');
+    await bridge(t, p, { export: ['k16.>'], streams: [{ name: 'K16', subjects: ['k16.>'] }] });
+    // b's member pulls nothing: what b's channel takes stays there.
+    b.subscribe('k16.*', { channel: 'pool', qos: 1 });
+    await bridge(t, b, { import: ['k16.>'] });
+    for (let i = 0; i < 5; i++) await p.publishAsync('k16.x', i, { qos: 1 });
+    await eventually(async () => (await jsm.consumers.info('K16', 'pool')).num_ack_pending === 5);
+    const got: number[] = [];
+    c.subscribe('k16.*', (m) => void got.push(m.payload as number), { channel: 'pool', qos: 1 });
+    await bridge(t, c, { import: ['k16.>'] });
+    b.channel('k16.*', 'pool').delete();
+    await waitFor(() => got.length === 5, 5000, 'all five at c');
+    assert.deepEqual(
+      [...got].sort((x, y) => x - y),
+      [0, 1, 2, 3, 4]
+    );
+  });
+
+  it('refuses a durable consumer it cannot use and falls back to the queue group, saying why', async (t) => {
+    const p = bus(t, 'name-p');
+    await bridge(t, p, { export: ['k17.>'], streams: [{ name: 'K17', subjects: ['k17.>'] }] });
+    const b = bus(t, 'name-b');
+    const first = collect(b, 'k17.a.*', { channel: 'dup', qos: 1 });
+    const second = collect(b, 'k17.b.*', { channel: 'dup', qos: 1 }); // same name, other pattern
+    const slash = collect(b, 'k17.c.*', { channel: 'team/a', qos: 1 }); // no durable name in NATS
+    const lb = await bridge(t, b, { import: ['k17.>'] });
+    await waitFor(() => b.errors.length === 2, 5000, 'two reports');
+    await lb.flush(); // the queue groups' subscriptions are in at the server
+    for (const e of b.errors) assert.equal(e.code, ErrorCode.BRIDGE);
+    p.publish('k17.a.x', 'a');
+    p.publish('k17.b.x', 'b');
+    p.publish('k17.c.x', 'c');
+    await waitFor(() => first.length + second.length + slash.length === 3, 5000, 'each once');
+    assert.deepEqual(
+      [first, second, slash].map((g) => g.map((m) => m.payload)),
+      [['a'], ['b'], ['c']]
+    );
+  });
+
   it('goes down and up with the server and stores QoS 1 exports made meanwhile', async (t) => {
     const own = await startNatsServer({ jetstream: true });
     t.after(() => own.stop());
@@ -424,6 +489,7 @@ describe('NATS bridge options and connection errors', { skip }, () => {
     const url = 'nats://127.0.0.1:1';
     const cases: [NatsBridgeOptions, RegExp][] = [
       [{ export: ['a.>', 'a.b'] }, /overlap/],
+      [{ import: ['a.*', 'a.b'] }, /overlap/],
       [{ import: ['$JS.API.>'] }, /NATS server/],
       [{ export: ['a..b'] }, /export/],
       [{ user: 'u' }, /user and pass/],
@@ -459,6 +525,16 @@ describe('NATS bridge options and connection errors', { skip }, () => {
     await waitFor(() => got.length === 1, 3000, 'a message over TLS');
     assert.equal(got[0].payload, 'over tls');
     assert.equal(link.state, 'up');
+  });
+
+  it('fails with ERR_BRIDGE when a listed stream cannot be made', async (t) => {
+    const b = new Bus();
+    t.after(() => b.close());
+    // This server has no JetStream.
+    await assert.rejects(
+      b.connect(server.urls[0], { token: 's3cret', streams: [{ name: 'S', subjects: ['s.>'] }] }),
+      { code: ErrorCode.BRIDGE }
+    );
   });
 
   it('fails with ERR_AUTH for a wrong token and ERR_CONNECT when nothing listens', async (t) => {
