@@ -18,6 +18,8 @@ export const natsBridge: Bridge = {
   async connect(host: BridgeHost, url: URL, options: unknown): Promise<Link> {
     const settings = bridgeSettings(url, options);
     const nats = await (loaded ??= import('nats'));
+    if (host.isClosed)
+      throw new RingbusError(ErrorCode.CLOSED, 'the bus was closed while the bridge connected');
     const link = new Link(
       host,
       url.href,

@@ -85,6 +85,8 @@ export interface NatsBridgeOptions {
 
 /** What a bridge needs from its bus: a link's and a session's needs, plus feeding channels. @internal */
 export interface BridgeHost extends LinkHost, SessionHost {
+  /** True once the bus is closed (it may close while a bridge loads its client). */
+  readonly isClosed: boolean;
   /**
    * Marks `queue` as fed by `feeder` (or no longer, with undefined): publishes of topics the
    * feeder diverts skip it (they come back through the feeder), and links do not advertise it.

@@ -527,7 +527,7 @@ describe('NATS bridge options and connection errors', { skip }, () => {
     assert.equal(link.state, 'up');
   });
 
-  it('fails with ERR_BRIDGE when a listed stream cannot be made', async (t) => {
+  it('fails with ERR_BRIDGE when a listed stream cannot be made, ERR_CLOSED when its bus closed', async (t) => {
     const b = new Bus();
     t.after(() => b.close());
     // This server has no JetStream.
@@ -535,6 +535,11 @@ describe('NATS bridge options and connection errors', { skip }, () => {
       b.connect(server.urls[0], { token: 's3cret', streams: [{ name: 'S', subjects: ['s.>'] }] }),
       { code: ErrorCode.BRIDGE }
     );
+    // Closed while the bridge was still getting ready: nothing connects, nothing is left open.
+    const c = new Bus();
+    const connecting = c.connect(server.urls[0], { token: 's3cret' });
+    await c.close();
+    await assert.rejects(connecting, { code: ErrorCode.CLOSED });
   });
 
   it('fails with ERR_AUTH for a wrong token and ERR_CONNECT when nothing listens', async (t) => {
