@@ -22,7 +22,7 @@ import {
 import type { Message, PublishMeta } from '../../src/message.js';
 import type { SubscribeOptions } from '../../src/options.js';
 import type { Feeder, Queue } from '../../src/queue.js';
-import { matches, parsePattern, parseSubject } from '../../src/subject.js';
+import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { type NatsModule, bridgeError } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
@@ -264,20 +264,19 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromStream} */
   fromStream(queue: Queue, m: JsMsg): void {
-    // Never deliverable here: a subject that is no topic, or a payload that does not decode.
-    if (!this.isTopic(m.subject) || !this.read(m.subject, m.data, m.headers, undefined))
-      return m.term();
+    // A payload that does not decode is never deliverable here.
+    if (!this.read(m.subject, m.data, m.headers, undefined)) return m.term();
     const tag = ++this.tagSeq;
     const f = this.frame;
     f.flags = MsgFlag.QOS1;
     f.tag = tag;
     f.id = m.seq;
     f.attempt = m.info.redeliveryCount;
-    if (!this.deliver(queue)) {
-      m.nak(RETRY_FIRST_MS); // no room (or gone): JetStream offers it again
-      return;
-    }
-    this.held.set(tag, { m, queue });
+    const outcome = this.deliver(queue);
+    if (outcome === 'in') this.held.set(tag, { m, queue });
+    else if (outcome === 'full')
+      m.nak(RETRY_FIRST_MS); // JetStream offers it again
+    else m.term(); // a subject that is no topic: never deliverable here
   }
 
   /** {@link FeedHost.fromGroup} */
@@ -477,17 +476,6 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     }
   }
 
-  private isTopic(subject: string): boolean {
-    try {
-      parseSubject(subject);
-      return true;
-    } catch {
-      this.counters.messagesIn++;
-      this.counters.refused++;
-      return false;
-    }
-  }
-
   private wanted(subject: string): boolean {
     try {
       return this.host.wants(subject, this);
@@ -527,16 +515,19 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     return true;
   }
 
-  private deliver(queue: Queue): boolean {
+  /** {@link frame} into `queue`: in; full (no room now, or gone); or refused for good (reported). */
+  private deliver(queue: Queue): 'in' | 'full' | 'refused' {
     try {
-      if (this.host.deliverRemote(queue, this.frame, this)) return true;
+      if (this.host.deliverRemote(queue, this.frame, this)) return 'in';
+      this.counters.refused++;
+      return 'full';
     } catch (err) {
+      this.counters.refused++;
       this.host.reportError(
         err instanceof RingbusError ? err : bridgeError('a message could not be delivered', err)
       );
+      return 'refused';
     }
-    this.counters.refused++;
-    return false;
   }
 
   /** A local responder's reply to `subject` goes back out through NATS. */
