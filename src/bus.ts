@@ -133,6 +133,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   private readonly dispatcher: Dispatcher;
   private readonly index = new SubjectIndex<Queue>();
   private readonly topics = new Map<string, TopicState>();
+  /** The topic looked up last: a link or bridge asks for one message's topic more than once. */
+  private lastTopic: TopicState | undefined = undefined;
   private readonly channels = new Map<string, Queue>();
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly retained = new Map<string, Message>();
@@ -965,7 +967,9 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   }
 
   private topicState(name: string): TopicState {
-    return this.topics.get(name) ?? this.addTopic(name);
+    const last = this.lastTopic;
+    if (last !== undefined && last.name === name) return last;
+    return (this.lastTopic = this.topics.get(name) ?? this.addTopic(name));
   }
 
   private addTopic(name: string): TopicState {
@@ -978,6 +982,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** Forgets the older half of the topic cache; handles keep working, per-topic counters restart. */
   private trimTopics(): void {
     let excess = this.topics.size - (this.options.maxTopics >> 1);
+    this.lastTopic = undefined;
     for (const name of this.topics.keys()) {
       if (excess-- <= 0) break;
       this.topics.delete(name);

@@ -1,4 +1,4 @@
-import type { MsgHdrs } from 'nats';
+import type { Msg, MsgHdrs } from 'nats';
 import {
   type PayloadCodec,
   decodeWith,
@@ -6,6 +6,7 @@ import {
   type InboundFrame,
   parseJson
 } from '../../src/frames/envelope.js';
+import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { MsgFlag } from '../../src/frames/frame-type.js';
 import { NO_HEADERS } from '../../src/message.js';
 
@@ -42,15 +43,59 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
-/** A payload as NATS message data, and the kind to announce (undefined: bytes). */
-export function encodePayload(
+/** An outgoing message as NATS takes it; a session refills one for every message it sends. */
+export class NatsOut {
+  data: Uint8Array = EMPTY;
+  /** Absent when every field is the default: bytes at QoS 0 cross bare. */
+  headers: MsgHdrs | undefined = undefined;
+}
+
+/**
+ * Fills `out` with a message's NATS data and headers.
+ *
+ * @param newHeaders - makes an empty header set (the lazily loaded client's `headers()`)
+ * @throws {@link RingbusError} `ERR_PAYLOAD` for a user header NATS refuses, or a payload the
+ *   codec (or JSON) cannot encode
+ */
+export function writeNatsMessage(
+  out: NatsOut,
   payload: unknown,
-  codec: PayloadCodec | undefined
-): { data: Uint8Array; kind: string | undefined } {
-  if (payload instanceof Uint8Array) return { data: payload, kind: undefined };
-  if (typeof payload === 'string') return { data: utf8.encode(payload), kind: 'string' };
-  if (payload === undefined) return { data: EMPTY, kind: 'undefined' };
-  return { data: encodeValue(payload, codec), kind: codec === undefined ? 'json' : 'codec' };
+  user: Readonly<Record<string, string>>,
+  hops: number,
+  ttlMs: number,
+  qos: 0 | 1,
+  codec: PayloadCodec | undefined,
+  newHeaders: () => MsgHdrs
+): void {
+  let kind: string | undefined;
+  if (payload instanceof Uint8Array) out.data = payload;
+  else if (typeof payload === 'string') {
+    out.data = utf8.encode(payload);
+    kind = 'string';
+  } else if (payload === undefined) {
+    out.data = EMPTY;
+    kind = 'undefined';
+  } else {
+    out.data = encodeValue(payload, codec);
+    kind = codec === undefined ? 'json' : 'codec';
+  }
+  out.headers = undefined;
+  if (user === NO_HEADERS && kind === undefined && hops === 0 && ttlMs === 0 && qos === 0) return;
+  const headers = newHeaders();
+  try {
+    if (user !== NO_HEADERS) for (const k of Object.keys(user)) headers.set(k, user[k]);
+  } catch (err) {
+    throw new RingbusError(
+      ErrorCode.PAYLOAD,
+      `a header cannot cross NATS: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err }
+    );
+  }
+  if (kind !== undefined) headers.set(Header.PAYLOAD, kind);
+  if (hops > 0) headers.set(Header.HOPS, String(hops));
+  if (ttlMs > 0) headers.set(Header.TTL, String(ttlMs));
+  if (qos === 1) headers.set(Header.QOS, '1');
+  out.headers = headers;
 }
 
 /** Is this a repeated offer of a QoS 1 export (for core subscribers: already seen, or at most once)? */
@@ -58,31 +103,17 @@ export function isRetry(headers: MsgHdrs | undefined): boolean {
   return headers !== undefined && headers.has(Header.RETRY);
 }
 
-/** Does a message need NATS headers at all? Bytes at QoS 0 with nothing else need none. */
-export function needsHeaders(
-  user: Readonly<Record<string, string>>,
-  kind: string | undefined,
-  hops: number,
-  ttlMs: number,
-  qos: 0 | 1
-): boolean {
-  return user !== NO_HEADERS || kind !== undefined || hops > 0 || ttlMs > 0 || qos === 1;
-}
-
-/** The NATS headers of an outgoing message. @throws when a user header is not a valid NATS one */
-export function writeHeaders(
-  into: MsgHdrs,
-  user: Readonly<Record<string, string>>,
-  kind: string | undefined,
-  hops: number,
-  ttlMs: number,
-  qos: 0 | 1
-): void {
-  if (user !== NO_HEADERS) for (const k of Object.keys(user)) into.set(k, user[k]);
-  if (kind !== undefined) into.set(Header.PAYLOAD, kind);
-  if (hops > 0) into.set(Header.HOPS, String(hops));
-  if (ttlMs > 0) into.set(Header.TTL, String(ttlMs));
-  if (qos === 1) into.set(Header.QOS, '1');
+/**
+ * A message's reply subject, if any. nats.js decodes it on every read, even when there is none,
+ * as for most messages: its raw field is looked at first (the public getter if that field is
+ * not there, as in another client version).
+ */
+export function replyOf(m: Msg): string | undefined {
+  const raw = (m as { _msg?: { reply?: Uint8Array } })._msg;
+  if (raw !== undefined && 'reply' in raw && (raw.reply === undefined || raw.reply.length === 0))
+    return undefined;
+  const reply = m.reply;
+  return reply === '' ? undefined : reply;
 }
 
 /**
@@ -104,38 +135,41 @@ export function readNatsMessage(
   into.hops = 0;
   into.ttlMs = 0;
   into.headers = NO_HEADERS;
-  let kind: string | undefined;
-  if (headers !== undefined) {
-    const fromBus = headers.has(Header.QOS);
-    let user: Record<string, string> | undefined;
-    for (const [name, values] of headers) {
-      const lower = name.toLowerCase();
-      if (lower.startsWith(PREFIX)) continue;
-      if (fromBus && lower === MSG_ID) continue;
-      (user ??= {})[name] = values[values.length - 1];
-    }
-    if (user !== undefined) into.headers = user;
-    kind = headers.has(Header.PAYLOAD) ? headers.get(Header.PAYLOAD) : undefined;
-    into.hops = headerInt(headers, Header.HOPS);
-    into.ttlMs = headerInt(headers, Header.TTL);
-    if (fromBus) {
-      into.flags = MsgFlag.QOS1;
-      into.replyTo = undefined; // JetStream's acknowledgement inbox, not a request's
-    }
-  }
-  into.payload = decodePayload(data, kind, codec);
+  // Kept apart so that this common path stays small enough to inline.
+  const kind = headers === undefined ? undefined : readHeaders(into, headers);
+  into.payload = kind === undefined ? asPlainBytes(data) : decodePayload(data, kind, codec);
 }
 
-function decodePayload(
-  data: Uint8Array,
-  kind: string | undefined,
-  codec: PayloadCodec | undefined
-): unknown {
+/** The bridge's own headers into `into`, the rest as user headers; returns the payload kind. */
+function readHeaders(into: InboundFrame, headers: MsgHdrs): string | undefined {
+  const fromBus = headers.has(Header.QOS);
+  let user: Record<string, string> | undefined;
+  for (const [name, values] of headers) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith(PREFIX)) continue;
+    if (fromBus && lower === MSG_ID) continue;
+    (user ??= {})[name] = values[values.length - 1];
+  }
+  if (user !== undefined) into.headers = user;
+  into.hops = headerInt(headers, Header.HOPS);
+  into.ttlMs = headerInt(headers, Header.TTL);
+  if (fromBus) {
+    into.flags = MsgFlag.QOS1;
+    into.replyTo = undefined; // JetStream's acknowledgement inbox, not a request's
+  }
+  return headers.has(Header.PAYLOAD) ? headers.get(Header.PAYLOAD) : undefined;
+}
+
+function decodePayload(data: Uint8Array, kind: string, codec: PayloadCodec | undefined): unknown {
   if (kind === 'string') return text.decode(data);
   if (kind === 'json') return parseJson(text.decode(data));
   if (kind === 'codec') return decodeWith(codec, data);
   if (kind === 'undefined') return undefined;
-  // Bytes (or a kind from a newer bus): a plain Uint8Array view, as every link delivers.
+  return asPlainBytes(data); // a kind from a newer bus
+}
+
+/** Bytes as a plain Uint8Array view (nats.js hands out Buffers), as every link delivers them. */
+function asPlainBytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 

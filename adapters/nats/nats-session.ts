@@ -28,11 +28,11 @@ import { type NatsModule, bridgeError } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
 import {
   Header,
-  encodePayload,
+  NatsOut,
   isRetry,
-  needsHeaders,
   readNatsMessage,
-  writeHeaders
+  replyOf,
+  writeNatsMessage
 } from './nats-message.js';
 import type { BridgeSettings } from './options.js';
 
@@ -68,6 +68,9 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   /** {@link Upstream.plainMetas} */
   readonly plainMetas: (PublishMeta | undefined)[] = [];
   private readonly frame = new InboundFrame();
+  /** The message being sent, and the options of its core publish: refilled, never allocated. */
+  private readonly out = new NatsOut();
+  private readonly publishOptions: { headers?: MsgHdrs; reply?: string } = {};
   private open = true;
   private readonly exportTokens: string[][];
   private readonly importTokens: string[][];
@@ -182,7 +185,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
         'retain does not cross a NATS bridge; keep retained messages on a bus'
       );
     }
-    const { data, headers } = this.encode(fields.payload, fields.headers, 0, ttlMs, qos);
+    this.encode(fields.payload, fields.headers, 0, ttlMs, qos);
+    const { data, headers } = this.out;
     this.counters.messagesOut++;
     if (qos === 0) {
       this.nc.publish(fields.topic, data, { headers });
@@ -281,7 +285,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromGroup} */
   fromGroup(queue: Queue, m: Msg): void {
-    if (isRetry(m.headers) || !this.read(m.subject, m.data, m.headers, m.reply)) return;
+    const headers = m.headers;
+    if (isRetry(headers) || !this.read(m.subject, m.data, headers, replyOf(m))) return;
     const f = this.frame;
     f.tag = 0;
     f.id = 0;
@@ -353,15 +358,17 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     if (meta.hops >= this.settings.hopLimit) return this.unsendable(msg, undefined);
     let ttlMs = 0;
     if (meta.expiresAt !== 0) ttlMs = Math.max(1, meta.expiresAt - this.host.now());
-    let out: { data: Uint8Array; headers: MsgHdrs | undefined };
     try {
-      out = this.encode(msg.payload, meta.headers, meta.hops, ttlMs, msg.qos);
+      this.encode(msg.payload, meta.headers, meta.hops, ttlMs, msg.qos);
     } catch (err) {
       return this.unsendable(msg, err);
     }
-    const reply = meta.reply?.topic;
+    const out = this.out;
     if (msg.qos === 0) {
-      this.nc.publish(msg.topic, out.data, { headers: out.headers, reply });
+      const options = this.publishOptions; // nats.js reads it during the call only
+      options.headers = out.headers;
+      options.reply = meta.reply?.topic;
+      this.nc.publish(msg.topic, out.data, options);
       this.counters.messagesOut++;
       return;
     }
@@ -410,26 +417,24 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       );
   }
 
+  /** Fills {@link out}. @throws as {@link writeNatsMessage} */
   private encode(
     payload: unknown,
     user: Readonly<Record<string, string>>,
     hops: number,
     ttlMs: number,
     qos: 0 | 1
-  ): { data: Uint8Array; headers: MsgHdrs | undefined } {
-    const { data, kind } = encodePayload(payload, this.settings.codec);
-    if (!needsHeaders(user, kind, hops, ttlMs, qos)) return { data, headers: undefined };
-    const headers = this.api.headers();
-    try {
-      writeHeaders(headers, user, kind, hops, ttlMs, qos);
-    } catch (err) {
-      throw new RingbusError(
-        ErrorCode.PAYLOAD,
-        `a header cannot cross NATS: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err }
-      );
-    }
-    return { data, headers };
+  ): void {
+    writeNatsMessage(
+      this.out,
+      payload,
+      user,
+      hops,
+      ttlMs,
+      qos,
+      this.settings.codec,
+      this.api.headers
+    );
   }
 
   private unsendable(msg: Message, err: unknown): void {
@@ -458,8 +463,10 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     if (!this.open) return;
     // Nobody here takes it (a JetStream publish seen by a host whose only taker is a fed channel,
     // or a subject nobody subscribes to now): not worth decoding.
-    if (!this.wanted(m.subject) || isRetry(m.headers)) return;
-    if (!this.read(m.subject, m.data, m.headers, m.reply)) return;
+    const subject = m.subject;
+    if (!this.wanted(subject)) return;
+    const headers = m.headers;
+    if (isRetry(headers) || !this.read(subject, m.data, headers, replyOf(m))) return;
     const f = this.frame;
     f.tag = 0;
     f.id = 0;

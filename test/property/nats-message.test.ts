@@ -4,11 +4,10 @@ import fc from 'fast-check';
 import { type MsgHdrs, headers } from 'nats';
 import {
   Header,
-  encodePayload,
+  NatsOut,
   isRetry,
-  needsHeaders,
   readNatsMessage,
-  writeHeaders
+  writeNatsMessage
 } from '../../adapters/nats/nats-message.js';
 import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { InboundFrame, type PayloadCodec } from '../../src/frames/envelope.js';
@@ -45,12 +44,10 @@ function send(
   qos: 0 | 1,
   codec: PayloadCodec | undefined
 ): { data: Uint8Array; hdrs: MsgHdrs | undefined } {
-  const { data, kind } = encodePayload(payload, codec);
+  const out = new NatsOut();
   const u = Object.keys(user).length === 0 ? NO_HEADERS : user;
-  if (!needsHeaders(u, kind, hops, ttlMs, qos)) return { data, hdrs: undefined };
-  const hdrs = headers();
-  writeHeaders(hdrs, u, kind, hops, ttlMs, qos);
-  return { data, hdrs };
+  writeNatsMessage(out, payload, u, hops, ttlMs, qos, codec, headers);
+  return { data: out.data, hdrs: out.headers };
 }
 
 describe('NATS message mapping', () => {
