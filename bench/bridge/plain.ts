@@ -4,8 +4,10 @@
  * is a connection of its own with a callback subscription (QoS 0), or a durable pull consumer
  * read with `consume()` and acked per message (QoS 1). The consumer is configured as the bridge
  * configures a channel's (adapters/nats/channel-feed.ts), so both sides ask JetStream the same.
+ * `plain` uses the client's defaults; `plainNoTraces` also sets `noAsyncTraces`, as the bridge
+ * does (every JetStream publish otherwise captures two stack traces), for a like-for-like row.
  */
-import type { NatsConnection } from 'nats';
+import type { ConnectionOptions, NatsConnection } from 'nats';
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_QUEUE_SIZE } from '../../src/limits.js';
 import { type BridgeClient, Closers, type Rig, type Server } from './contender.js';
 import { CHANNEL, PAYLOAD_BYTES, STREAM, SUBJECT, type Workload, payload } from './workload.js';
@@ -14,9 +16,17 @@ import { CHANNEL, PAYLOAD_BYTES, STREAM, SUBJECT, type Workload, payload } from 
 const PULL_BATCH = 256;
 const PULL_EXPIRES_MS = 2000;
 
-async function connectTo(server: Server, closers: Closers): Promise<NatsConnection> {
+async function connectTo(
+  server: Server,
+  closers: Closers,
+  tuning: ConnectionOptions
+): Promise<NatsConnection> {
   const { connect } = await import('nats');
-  const nc = await connect({ servers: `${server.host}:${server.port}`, reconnect: false });
+  const nc = await connect({
+    ...tuning,
+    servers: `${server.host}:${server.port}`,
+    reconnect: false
+  });
   closers.add(() => nc.close());
   return nc;
 }
@@ -50,7 +60,7 @@ async function consumeAcked(
   closers.add(() => messages.close());
 }
 
-async function open(server: Server, w: Workload): Promise<Rig> {
+async function open(server: Server, w: Workload, tuning: ConnectionOptions): Promise<Rig> {
   const closers = new Closers();
   let received = 0;
   // Reads what a ringbus handler is handed too (the subject and the data), as any handler of a
@@ -59,7 +69,7 @@ async function open(server: Server, w: Workload): Promise<Rig> {
     if (subject === SUBJECT && data.length === PAYLOAD_BYTES) received++;
   };
   try {
-    const pub = await connectTo(server, closers);
+    const pub = await connectTo(server, closers, tuning);
     const bytes = payload();
     const rig = {
       flush: () => pub.flush(),
@@ -67,12 +77,12 @@ async function open(server: Server, w: Workload): Promise<Rig> {
       close: () => closers.close()
     };
     if (w.qos === 1) {
-      await consumeAcked(await connectTo(server, closers), closers, count);
+      await consumeAcked(await connectTo(server, closers, tuning), closers, count);
       const js = pub.jetstream();
       return { ...rig, send: () => js.publish(SUBJECT, bytes) };
     }
     for (let i = 0; i < w.subscribers; i++) {
-      const nc = await connectTo(server, closers);
+      const nc = await connectTo(server, closers, tuning);
       nc.subscribe(SUBJECT, {
         callback: (err, m) => {
           if (err === null) count(m.subject, m.data);
@@ -93,4 +103,14 @@ async function open(server: Server, w: Workload): Promise<Rig> {
   }
 }
 
-export const plain: BridgeClient = { id: 'plain', name: 'nats.js (plain)', open };
+export const plain: BridgeClient = {
+  id: 'plain',
+  name: 'nats.js (plain)',
+  open: (server, w) => open(server, w, {})
+};
+
+export const plainNoTraces: BridgeClient = {
+  id: 'plain-no-traces',
+  name: 'nats.js, noAsyncTraces',
+  open: (server, w) => open(server, w, { noAsyncTraces: true })
+};

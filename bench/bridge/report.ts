@@ -27,7 +27,8 @@ export const BRIDGE_LEGEND: readonly string[] = [
   'deliveries/s: messages counted by the subscribers (all of them together; a delivery counts when its subject',
   `  and its ${PAYLOAD_BYTES}-byte payload check out, so both handlers read both) from the first timed publish to the`,
   '  last delivery, ÷ that time; median of the runs.',
-  '× plain: ringbus deliveries/s ÷ nats.js deliveries/s, medians of the same runs.',
+  '× plain: deliveries/s ÷ those of nats.js (plain), medians of the same runs.',
+  'nats.js, noAsyncTraces: the plain client with the connection option the bridge sets (see the method).',
   'lost: deliveries that never came, summed over the runs (QoS 0 is at most once across NATS).',
   'spread: half the max–min range of deliveries/s relative to the median.'
 ];
@@ -36,18 +37,18 @@ function cellOf(r: BridgeReport, w: Workload, client: string): BridgeCell | unde
   return r.cells.find((c) => c.workload === w.id && c.client === client);
 }
 
-/** ringbus ÷ plain for `w`, or undefined when either was not measured. */
-function ratioOf(r: BridgeReport, w: Workload): number | undefined {
-  const rb = cellOf(r, w, RINGBUS_ID)?.perSec;
+/** `client` ÷ plain for `w`, or undefined when either was not measured. */
+function ratioOf(r: BridgeReport, w: Workload, client = RINGBUS_ID): number | undefined {
+  const x = cellOf(r, w, client)?.perSec;
   const pl = cellOf(r, w, PLAIN_ID)?.perSec;
-  return rb === undefined || pl === undefined ? undefined : rb / pl;
+  return x === undefined || pl === undefined ? undefined : x / pl;
 }
 
 function row(r: BridgeReport, w: Workload, c: BridgeCell): string[] {
   if (c.perSec === undefined) {
     return [w.title, c.name, c.skipped?.startsWith('absent') ? 'absent' : 'failed', '', '', '', ''];
   }
-  const x = ratioOf(r, w);
+  const x = ratioOf(r, w, c.client);
   return [
     w.title,
     c.name,
@@ -123,13 +124,17 @@ export function bridgeSection(r: BridgeReport, targets: Table): string[] {
     `  acked locally on its PubAck); the importing bus has the channel \`{ channel: '${CHANNEL}', qos: 1 }\`, fed`,
     '  by the durable consumer of that name; its handler returns, which acks in JetStream.',
     '',
+    "The bridge connects with the client's `noAsyncTraces` (each JetStream publish otherwise captures two",
+    'stack traces); the target compares it with the client as an application uses it by default, and the',
+    '`noAsyncTraces` row shows the plain client with that option too.',
+    '',
     `**Method.** QoS 0 publishers send ${BATCH} messages per event-loop turn (then \`setImmediate\`) and start a`,
     `PING round trip (\`nc.flush()\`, ringbus \`link.flush()\`) after each batch, waiting while ${MAX_FLUSHES} are`,
     'unanswered: neither client pushes back on its own. Everything runs in this process against one',
     'local nats-server (JetStream store in a temporary directory); every run opens fresh connections',
     `and buses, publishes ${WARMUP_SECONDS} s untimed and lets the subscribers catch up, then publishes ${RUN_SECONDS} s timed and`,
-    `waits for every delivery. ${r.runs} repetitions per workload, each running both clients, which goes first`,
-    'alternating; medians shown.',
+    `waits for every delivery. ${r.runs} repetitions per workload, each running every client, which goes first`,
+    'rotating; medians shown.',
     '',
     '```',
     `Bridge suite started: load average (1 min) ${r.machine.load.toFixed(2)}, took ${r.seconds.toFixed(0)} s`,

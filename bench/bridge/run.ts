@@ -10,10 +10,10 @@
  *
  * Method (measure.ts): every run opens fresh connections (and buses) on the suite's one server,
  * on a fresh stream for QoS 1, warms up, publishes for RUN_SECONDS and waits for every delivery.
- * Within each repetition of a workload both clients run, in an order alternated per repetition;
- * medians are reported, and their ratio.
+ * Within each repetition of a workload every client runs, in an order rotated per repetition;
+ * medians are reported, and their ratios to the plain client.
  *
- * Cost: about 70 s on the 2-core machine (3 workloads × 2 clients × 3 runs of about 4 s).
+ * Cost: about 110 s on the 2-core machine (3 workloads × 3 clients × 3 runs of about 4 s).
  */
 import {
   type MachineInfo,
@@ -35,14 +35,14 @@ import {
 import { rate, runStandalone } from '../report.js';
 import type { BridgeClient, Server } from './contender.js';
 import { type RunResult, timeRun } from './measure.js';
-import { plain } from './plain.js';
+import { plain, plainNoTraces } from './plain.js';
 import { BRIDGE_LEGEND, bridgeTables, bridgeTargets } from './report.js';
 import { ringbus } from './ringbus.js';
 import { streamKeeper } from './stream.js';
 import { WORKLOADS, type Workload, type WorkloadId } from './workload.js';
 
-/** Both clients, in table order; the first is the reference of the ratio. */
-export const BRIDGE_CLIENTS: readonly BridgeClient[] = [plain, ringbus];
+/** Every client, in table order; the first is the reference of the ratios and the target. */
+export const BRIDGE_CLIENTS: readonly BridgeClient[] = [plain, plainNoTraces, ringbus];
 
 export interface BridgeBenchOptions {
   /**
@@ -103,7 +103,7 @@ function summarize(cell: BridgeCell): BridgeCell {
   };
 }
 
-/** Every repetition of `w`: both clients, alternating which goes first. */
+/** Every repetition of `w`: every client, rotating which goes first. */
 async function runWorkload(
   server: Server,
   w: Workload,
@@ -186,7 +186,7 @@ async function runAll(
 }
 
 /**
- * Runs every workload with both clients. Never throws for a client's sake: an absent server or
+ * Runs every workload with every client. Never throws for a client's sake: an absent server or
  * a failing run becomes a `skipped` reason. The server it starts is stopped (and its store
  * removed) before it returns.
  */
