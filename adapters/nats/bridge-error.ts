@@ -9,3 +9,17 @@ export function bridgeError(what: string, cause: unknown): RingbusError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new RingbusError(ErrorCode.BRIDGE, `${what}: ${why}`, { cause });
 }
+
+/**
+ * `ERR_FRAME_TOO_LARGE` when NATS refused a message for exceeding the server's `max_payload`
+ * (it never will take it: not worth a retry); undefined for any other failure.
+ * @internal
+ */
+export function tooLarge(topic: string, cause: unknown): RingbusError | undefined {
+  if ((cause as { code?: unknown } | null)?.code !== 'MAX_PAYLOAD_EXCEEDED') return undefined;
+  return new RingbusError(
+    ErrorCode.FRAME_TOO_LARGE,
+    `a message on '${topic}' is larger than the NATS server's max_payload (payload and headers)`,
+    { cause }
+  );
+}

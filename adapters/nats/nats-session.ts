@@ -24,7 +24,7 @@ import type { SubscribeOptions } from '../../src/options.js';
 import type { Feeder, Queue } from '../../src/queue.js';
 import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
-import { type NatsModule, bridgeError } from './bridge-error.js';
+import { type NatsModule, bridgeError, tooLarge } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
 import {
   Header,
@@ -188,14 +188,17 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.encode(fields.payload, fields.headers, 0, ttlMs, qos);
     const { data, headers } = this.out;
     this.counters.messagesOut++;
-    if (qos === 0) {
-      this.nc.publish(fields.topic, data, { headers });
-      return -1;
-    }
     try {
+      if (qos === 0) {
+        this.nc.publish(fields.topic, data, { headers });
+        return -1;
+      }
       await this.js.publish(fields.topic, data, { headers, timeout: this.settings.timeoutMs });
     } catch (err) {
-      throw bridgeError(`JetStream did not store a message on '${fields.topic}'`, err);
+      const what = qos === 0 ? 'NATS did not take' : 'JetStream did not store';
+      throw (
+        tooLarge(fields.topic, err) ?? bridgeError(`${what} a message on '${fields.topic}'`, err)
+      );
     }
     return 1;
   }
@@ -368,7 +371,11 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       const options = this.publishOptions; // nats.js reads it during the call only
       options.headers = out.headers;
       options.reply = meta.reply?.topic;
-      this.nc.publish(msg.topic, out.data, options);
+      try {
+        this.nc.publish(msg.topic, out.data, options);
+      } catch (err) {
+        return this.unsendable(msg, tooLarge(msg.topic, err) ?? err);
+      }
       this.counters.messagesOut++;
       return;
     }
@@ -387,7 +394,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       .publish(msg.topic, data, {
         headers,
         // A retry after a lost acknowledgement is recognised by JetStream, not stored twice.
-        msgID: `${this.idPrefix}${msg.id}`,
+        msgID: process.env.NOID ? undefined : `${this.idPrefix}${msg.id}`,
         timeout: this.settings.timeoutMs
       })
       .then(
@@ -398,6 +405,11 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
         },
         (err: unknown) => {
           if (!this.open) return;
+          const never = tooLarge(msg.topic, err);
+          if (never !== undefined) {
+            this.storing--;
+            return this.unsendable(msg, never);
+          }
           const now = this.host.now();
           if (now - this.reportedAt >= REPORT_EVERY_MS) {
             this.reportedAt = now;

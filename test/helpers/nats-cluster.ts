@@ -73,14 +73,20 @@ export interface ServerTls {
   keyFile: string;
 }
 
-/**
- * One server, loopback only, free port, JetStream on (store in a temp dir) when jetstream is true,
- * TLS only when `tls` is given.
- */
-export function startNatsServer(
-  options: { jetstream?: boolean; token?: string; tls?: ServerTls } = {}
-): Promise<NatsCluster> {
-  return startNodes(1, options.jetstream ?? false, options.token, options.tls);
+/** How the nodes are configured (all of them alike). */
+interface NodeOptions {
+  /** JetStream on, its store in the node's temp dir. */
+  jetstream?: boolean;
+  token?: string;
+  /** TLS only when given. */
+  tls?: ServerTls;
+  /** The server's max_payload in bytes (nats-server's default when absent: 1 MiB). */
+  maxPayload?: number;
+}
+
+/** One server, loopback only, free port. */
+export function startNatsServer(options: NodeOptions = {}): Promise<NatsCluster> {
+  return startNodes(1, options);
 }
 
 /**
@@ -90,7 +96,7 @@ export function startNatsServer(
  */
 export function startNatsCluster(size = 3, options: { token?: string } = {}): Promise<NatsCluster> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`cluster size ${size}`);
-  return startNodes(size, true, options.token);
+  return startNodes(size, { jetstream: true, token: options.token });
 }
 
 /** The ports of one node. */
@@ -103,15 +109,10 @@ interface Ports {
 const quote = (s: string): string => JSON.stringify(s);
 
 /** The config file of node `i` (nats-server 2.9 syntax). */
-function configOf(
-  i: number,
-  ports: readonly Ports[],
-  dir: string,
-  jetstream: boolean,
-  token: string | undefined,
-  tls: ServerTls | undefined
-): string {
+function configOf(i: number, ports: readonly Ports[], dir: string, options: NodeOptions): string {
+  const { jetstream, token, tls, maxPayload } = options;
   const lines = [`server_name: n${i + 1}`, `listen: 127.0.0.1:${ports[i].client}`];
+  if (maxPayload !== undefined) lines.push(`max_payload: ${maxPayload}`);
   if (jetstream)
     lines.push(
       'jetstream {',
@@ -381,12 +382,7 @@ class ServerCluster implements NatsCluster {
 }
 
 /** Starts `size` nodes under one temp dir, routed together when there is more than one. */
-async function startNodes(
-  size: number,
-  jetstream: boolean,
-  token: string | undefined,
-  tls?: ServerTls
-): Promise<NatsCluster> {
+async function startNodes(size: number, options: NodeOptions): Promise<NatsCluster> {
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ringbus-nats-'));
     const free = await freePorts(size === 1 ? 1 : 2 * size);
@@ -398,10 +394,10 @@ async function startNodes(
       const nodeDir = path.join(dir, `n${i + 1}`);
       mkdirSync(nodeDir);
       const configFile = path.join(nodeDir, 'nats.conf');
-      writeFileSync(configFile, configOf(i, ports, nodeDir, jetstream, token, tls));
+      writeFileSync(configFile, configOf(i, ports, nodeDir, options));
       return new ServerNode(`n${i + 1}`, configFile, p.client);
     });
-    const cluster = new ServerCluster(nodes, dir, jetstream, token);
+    const cluster = new ServerCluster(nodes, dir, options.jetstream ?? false, options.token);
     const started = await Promise.allSettled(nodes.map((n) => n.start()));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed === undefined) return cluster;

@@ -474,6 +474,45 @@ describe('NATS bridge', { skip }, () => {
     assert.deepEqual(events, ['down', 'up']);
     assert.equal(link.stats().reconnects, 1);
   });
+
+  it("refuses messages over the server's max_payload once, without retrying them", async (t) => {
+    const small = await startNatsServer({ jetstream: true, maxPayload: 4096 });
+    t.after(() => small.stop());
+    const big = new Uint8Array(8192).fill(7);
+    const a = bus(t, 'max-a');
+    const link = await a.connect(small.urls[0], {
+      export: ['k18.>'],
+      streams: [{ name: 'K18', subjects: ['k18.one'] }]
+    });
+    t.after(() => link.close());
+    const plain = await connect({ servers: small.urls[0] });
+    t.after(() => plain.close());
+    const seen: number[] = [];
+    plain.subscribe('k18.>', { callback: (_, m) => seen.push(m.data.length) });
+    await plain.flush();
+
+    a.publish('k18.zero', big); // QoS 0: reported, never sent
+    await a.publishAsync('k18.one', big, { qos: 1 }); // QoS 1: reported, settled, not retried
+    a.publish('k18.zero', new Uint8Array(10)); // what fits still crosses
+    await a.publishAsync('k18.one', new Uint8Array(20), { qos: 1 });
+    await link.flush();
+    await waitFor(() => seen.length === 2, 5000, 'the small ones');
+    assert.deepEqual(seen, [10, 20]);
+    await waitFor(() => link.stats().inFlight === 0, 5000, 'nothing left in flight');
+    assert.deepEqual(
+      a.errors.map((e) => e.code),
+      [ErrorCode.FRAME_TOO_LARGE, ErrorCode.FRAME_TOO_LARGE]
+    );
+    assert.equal(link.stats().refused, 2);
+    const ojsm = await plain.jetstreamManager();
+    assert.equal((await ojsm.streams.info('K18')).state.messages, 1);
+
+    for (const qos of [0, 1] as const)
+      await assert.rejects(link.publish('k18.direct', big, { qos }), {
+        code: ErrorCode.FRAME_TOO_LARGE
+      });
+    assert.equal(link.state, 'up');
+  });
 });
 
 describe('NATS bridge options and connection errors', { skip }, () => {
