@@ -63,6 +63,12 @@ const connectSchema = z.strictObject({
   ...linkFields
 });
 
+// A NATS bridge entry: the url here; its other fields are the bridge's own (docs/scale-out.md),
+// checked by bus.connect with the same strictness and reported with the entry's path (serve.ts).
+const natsSchema = z.looseObject({
+  url: str.regex(/^(nats|tls):\/\//u, 'must be a nats:// or tls:// URL')
+});
+
 /** The config file schema (JSON). */
 export const configSchema = z.strictObject(
   {
@@ -71,6 +77,7 @@ export const configSchema = z.strictObject(
     connect: z
       .array(connectSchema, { error: 'must be an array of { "url": ... } objects' })
       .optional(),
+    nats: z.array(natsSchema, { error: 'must be an array of { "url": ... } objects' }).optional(),
     logLevel: z
       .enum(LOG_LEVEL_NAMES, { error: `must be one of ${LOG_LEVEL_NAMES.join(', ')}` })
       .optional(),
@@ -97,6 +104,8 @@ export type Config = z.output<typeof configSchema>;
 export type ListenEntry = Config['listen'][number];
 /** One entry of `connect`. */
 export type ConnectEntry = NonNullable<Config['connect']>[number];
+/** One entry of `nats`: a NATS bridge. */
+export type NatsEntry = NonNullable<Config['nats']>[number];
 
 /**
  * Reads and validates a config file.

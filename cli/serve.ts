@@ -40,7 +40,7 @@ Options:
                          port 0 picks a free port (the real one is printed)
       --connect <url>    also link to another bus at this URL; repeatable
   -c, --config <file>    JSON config file (listen / connect options, auth tokens, id,
-                         logLevel, store)
+                         logLevel, store, nats bridges)
       --id <id>          this bus's id (default: the config's, else random)
       --store <dir>      keep named QoS 1 channels in a write-ahead log in <dir>, so
                          they survive a restart or a crash (docs/durability.md)
@@ -83,9 +83,10 @@ export const serveCommand: Command = {
     ];
     if (listen.length === 0 && values.config === undefined)
       listen.push({ url: DEFAULT_LISTEN_URL });
-    if (listen.length === 0 && connect.length === 0) {
+    const nats = config.nats ?? [];
+    if (listen.length === 0 && connect.length === 0 && nats.length === 0) {
       throw new UsageError(
-        'nothing to do: the config file has no listen or connect entry',
+        'nothing to do: the config file has no listen, connect or nats entry',
         'serve'
       );
     }
@@ -110,6 +111,10 @@ export const serveCommand: Command = {
       for (const [i, entry] of connect.entries()) {
         const { url, ...options } = entry;
         await labelled(`connect[${i}] (${url})`, bus.connect(url, options));
+      }
+      for (const [i, entry] of nats.entries()) {
+        const { url, ...options } = entry;
+        await labelled(`nats[${i}] (${url})`, bus.connect(url, options));
       }
     } catch (err) {
       stop.dispose();

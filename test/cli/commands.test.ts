@@ -5,7 +5,10 @@ import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'nats';
 import { Bus } from '../../adapters/node.js';
+import { missingNatsServer, startNatsServer } from '../helpers/nats-cluster.js';
+import { waitFor } from '../helpers/wait.js';
 import { type CliProcess, type Owner, runCli, startCli, startServe } from './cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ringbus-cli-'));
@@ -319,5 +322,57 @@ describe('ringbus serve --store', () => {
     const r = await sub.result();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'jobs.a kept\n');
+  });
+});
+
+const noNats = missingNatsServer();
+if (noNats !== undefined) console.warn(`ringbus serve NATS bridge tests: ${noNats}`);
+
+describe('ringbus serve with NATS bridges', { skip: noNats }, () => {
+  it('imports and exports through the nats entries of its config file', async (t) => {
+    const server = await startNatsServer();
+    t.after(() => server.stop());
+    const config = join(dir, 'nats.json');
+    const bridge = { url: server.urls[0], import: ['in.>'], export: ['out.>'] };
+    writeFileSync(
+      config,
+      JSON.stringify({ listen: [{ url: 'tcp://127.0.0.1:0' }], nats: [bridge] })
+    );
+    const { serve, urls } = await startServe(t, ['--config', config]);
+    await serve.waitFor('stdout', /^link up: out nats:\/\/\S+ peer nats:\S+\n/mu);
+    const nc = await connect({ servers: server.urls[0] });
+    t.after(() => nc.close());
+    const fromBus: string[] = [];
+    nc.subscribe('out.>', { callback: (_, m) => fromBus.push(`${m.subject} ${m.string()}`) });
+    await nc.flush();
+
+    const sub = await subscribed(t, [urls[0], 'in.>', '--count', '1']);
+    nc.publish('in.a', 'from nats');
+    const r = await sub.result();
+    assert.deepEqual([r.code, r.stdout], [0, 'in.a from nats\n'], r.stderr);
+    const pub = await runCli(t, ['pub', urls[0], 'out.b', 'to nats']);
+    assert.equal(pub.code, 0, pub.stderr);
+    await waitFor(() => fromBus.length === 1, 5000, 'the export');
+    assert.deepEqual(fromBus, ['out.b to nats']);
+  });
+
+  it('names a bad bridge field by its entry; a URL that is no NATS one is a config error', async (t) => {
+    const server = await startNatsServer();
+    t.after(() => server.stop());
+    const typo = join(dir, 'nats-typo.json');
+    writeFileSync(
+      typo,
+      JSON.stringify({ listen: [], nats: [{ url: server.urls[0], imports: ['a'] }] })
+    );
+    const scheme = join(dir, 'nats-scheme.json');
+    writeFileSync(scheme, JSON.stringify({ listen: [], nats: [{ url: 'tcp://127.0.0.1:1' }] }));
+    const [bad, wrong] = await Promise.all([
+      runCli(t, ['serve', '--config', typo]),
+      runCli(t, ['serve', '--config', scheme])
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /ERR_INVALID_OPTIONS.*nats\[0\] \(nats:\/\/\S+\): .*imports/u);
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, /nats\[0\]\.url must be a nats:\/\/ or tls:\/\/ URL/u);
   });
 });
