@@ -1012,12 +1012,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     const queue = new Queue(this, pattern, tokens, opts);
     queue.owner = owner;
     const now = clockNow();
-    for (const [topic, msg] of this.retained) {
-      if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
-      // A 'block' queue smaller than the matching retained set keeps the first ones that fit.
-      else if (matches(tokens, topic.split('.')) && !queue.isBlockedFor(topic))
-        queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
-    }
+    if (owner?.skipsRetained !== true)
+      for (const [topic, msg] of this.retained) {
+        if (msg.expiresAt !== 0 && msg.expiresAt <= now) this.retained.delete(topic);
+        // A 'block' queue smaller than the matching retained set keeps the first ones that fit.
+        else if (matches(tokens, topic.split('.')) && !queue.isBlockedFor(topic))
+          queue.push(msg.copy(1, Math.min(msg.qos, queue.qos) as Qos));
+      }
     this.index.add(tokens, queue);
     this.gen++;
     return queue;

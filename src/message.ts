@@ -52,6 +52,8 @@ export interface Upstream {
   released?(tag: number): void;
   /** Shared metas of its plain messages (no headers, TTL, reply or tag), by hop count. */
   readonly plainMetas: (PublishMeta | undefined)[];
+  /** Retained messages do not cross it (a NATS bridge): its queues get no replay of them. */
+  readonly skipsRetained?: boolean;
 }
 
 /**

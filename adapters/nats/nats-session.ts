@@ -67,6 +67,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   readonly counters: SessionCounters = zeroCounters();
   /** {@link Upstream.plainMetas} */
   readonly plainMetas: (PublishMeta | undefined)[] = [];
+  /** {@link Upstream.skipsRetained}: exporting them at every connect would repeat old news. */
+  readonly skipsRetained = true;
   private readonly frame = new InboundFrame();
   /** The message being sent, and the options of its core publish: refilled, never allocated. */
   private readonly out = new NatsOut();

@@ -475,6 +475,22 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(link.stats().reconnects, 1);
   });
 
+  it('does not export retained messages when it connects, only new publishes', async (t) => {
+    const a = bus(t, 'retained-a');
+    a.publish('k19.r', 'old news', { retain: true });
+    const seen: string[] = [];
+    const sub = nc.subscribe('k19.>', { callback: (_, m) => seen.push(m.subject) });
+    t.after(() => sub.unsubscribe());
+    await nc.flush();
+    const link = await bridge(t, a, { export: ['k19.>'] });
+    await link.flush();
+    a.publish('k19.live', 'new');
+    await waitFor(() => seen.length > 0, 5000, 'the live publish');
+    // One connection keeps order: a retained replay would have come first.
+    assert.deepEqual(seen, ['k19.live']);
+    assert.equal(a.stats().retained, 1, 'still retained locally');
+  });
+
   it("refuses messages over the server's max_payload once, without retrying them", async (t) => {
     const small = await startNatsServer({ jetstream: true, maxPayload: 4096 });
     t.after(() => small.stop());
