@@ -26,6 +26,7 @@ import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { type NatsModule, bridgeError, tooLarge } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
+import { MSG_ID_HEADER, type StoreOutcome, StreamPublisher } from './stream-publisher.js';
 import {
   Header,
   NatsOut,
@@ -88,6 +89,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   private tagSeq = 0;
   /** Exported QoS 1 messages waiting for JetStream's acknowledgement. */
   private storing = 0;
+  /** Stores QoS 1 exports in JetStream (only when there are exports). */
+  private readonly publisher: StreamPublisher<Storing> | undefined;
   /** When an export failure was last reported (bus clock). */
   private reportedAt = -Infinity;
   /** Reply subjects of imported requests, with when they stop being owed. */
@@ -109,7 +112,12 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.importTokens = settings.imports.map((p) => parsePattern(p));
     for (const pattern of settings.imports) this.subscribeNats(pattern);
     // Replies to this bus's requests that went out through NATS.
-    if (settings.exports.length > 0) this.subscribeNats(`$inbox.${host.id}.>`);
+    if (settings.exports.length > 0) {
+      this.subscribeNats(`$inbox.${host.id}.>`);
+      this.publisher = new StreamPublisher(nc, api.createInbox(), settings.timeoutMs, (s, o) =>
+        this.stored(s, o)
+      );
+    }
     for (const pattern of settings.exports) {
       this.exportSubs.push(
         host.subscribeProxy(pattern, (msg) => this.export(msg), exportOptions(settings), this)
@@ -381,54 +389,60 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
       this.counters.messagesOut++;
       return;
     }
+    // A QoS 1 message always has headers (Ringbus-Qos). The id makes a repeat after a lost
+    // acknowledgement recognisable to JetStream, which stores it once.
+    const headers = out.headers!;
+    headers.set(MSG_ID_HEADER, `${this.idPrefix}${msg.id}`);
     this.storing++;
-    this.store(msg, out.data, out.headers, RETRY_FIRST_MS);
+    this.store({ msg, data: out.data, headers, retryMs: RETRY_FIRST_MS, marked: true });
   }
 
   /** Offers an exported QoS 1 message to JetStream until it is stored (never dropped for a failure). */
-  private store(
-    msg: Message,
-    data: Uint8Array,
-    headers: MsgHdrs | undefined,
-    retryMs: number
-  ): void {
-    this.js
-      .publish(msg.topic, data, {
-        headers,
-        // A retry after a lost acknowledgement is recognised by JetStream, not stored twice.
-        msgID: process.env.NOID ? undefined : `${this.idPrefix}${msg.id}`,
-        timeout: this.settings.timeoutMs
-      })
-      .then(
-        () => {
-          this.storing--;
-          this.counters.messagesOut++;
-          msg.ack();
-        },
-        (err: unknown) => {
-          if (!this.open) return;
-          const never = tooLarge(msg.topic, err);
-          if (never !== undefined) {
-            this.storing--;
-            return this.unsendable(msg, never);
-          }
-          const now = this.host.now();
-          if (now - this.reportedAt >= REPORT_EVERY_MS) {
-            this.reportedAt = now;
-            this.host.reportError(
-              bridgeError(
-                `JetStream did not store a message on '${msg.topic}' (is there a stream for it? see streams in docs/scale-out.md); retrying until it does (reported at most every ${REPORT_EVERY_MS / 1000} s)`,
-                err
-              )
-            );
-          }
-          headers!.set(Header.RETRY, '1'); // a QoS 1 export always has headers
-          const again = Math.min(RETRY_MAX_MS, retryMs * 2);
-          setTimeout(() => {
-            if (this.open) this.store(msg, data, headers, again);
-          }, retryMs).unref();
-        }
+  private store(s: Storing): void {
+    try {
+      this.publisher!.publish(s.msg.topic, s.data, s.headers, s, this.host.now());
+    } catch (err) {
+      this.stored(s, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** JetStream stored an export (acked here now), or did not: offered again after a while. */
+  private stored(s: Storing, outcome: StoreOutcome): void {
+    const msg = s.msg;
+    if (outcome === undefined) {
+      this.storing--;
+      this.counters.messagesOut++;
+      msg.ack();
+      return;
+    }
+    if (!this.open) return;
+    const never = tooLarge(msg.topic, outcome);
+    if (never !== undefined) {
+      if (!s.headers.has(Header.RETRY)) {
+        this.storing--;
+        return this.unsendable(msg, never);
+      }
+      // An earlier offer fit: only the retry marker made it too large. Offered unmarked from now
+      // on (JetStream still stores it once; core subscribers may see it twice).
+      s.marked = false;
+      s.headers.delete(Header.RETRY);
+    }
+    const now = this.host.now();
+    if (now - this.reportedAt >= REPORT_EVERY_MS) {
+      this.reportedAt = now;
+      this.host.reportError(
+        bridgeError(
+          `JetStream did not store a message on '${msg.topic}' (is there a stream for it? see streams in docs/scale-out.md); retrying until it does (reported at most every ${REPORT_EVERY_MS / 1000} s)`,
+          outcome
+        )
       );
+    }
+    if (s.marked) s.headers.set(Header.RETRY, '1');
+    const delay = s.retryMs;
+    s.retryMs = Math.min(RETRY_MAX_MS, delay * 2);
+    setTimeout(() => {
+      if (this.open) this.store(s);
+    }, delay).unref();
   }
 
   /** Fills {@link out}. @throws as {@link writeNatsMessage} */
@@ -572,10 +586,14 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     if (this.replies.delete(subject)) this.host.removeInterest(this.replySub!.queue, subject);
   }
 
-  /** Once a second: keeps held JetStream messages from being redelivered elsewhere, ages replies. */
+  /**
+   * Once a second: keeps held JetStream messages from being redelivered elsewhere, gives up on
+   * exports JetStream did not acknowledge in time (offered again), ages replies.
+   */
   private tick(): void {
     for (const h of this.held.values()) h.m.working();
     const now = this.host.now();
+    this.publisher?.sweep(now);
     for (const [subject, until] of this.replies) if (until <= now) this.forgetReply(subject);
   }
 
@@ -603,6 +621,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.host.unwatch(this);
     for (const sub of this.exportSubs) sub.unsubscribe();
     for (const sub of this.natsSubs) sub.unsubscribe();
+    this.publisher?.close();
     for (const [queue, feed] of this.feeds) {
       feed.stop();
       if (!queue.closed) this.host.feed(queue, undefined);
@@ -613,6 +632,18 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.events.closed(this, error);
     return true;
   }
+}
+
+/** An exported QoS 1 message on its way into JetStream. */
+interface Storing {
+  readonly msg: Message;
+  readonly data: Uint8Array;
+  /** With its msg id, and the retry marker once offered again (while `marked`). */
+  readonly headers: MsgHdrs;
+  /** The wait before the next offer, should this one fail. */
+  retryMs: number;
+  /** Repeats carry the retry marker (unless that alone made it too large for the server). */
+  marked: boolean;
 }
 
 function exportOptions(s: BridgeSettings): SubscribeOptions {

@@ -475,6 +475,34 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(link.stats().reconnects, 1);
   });
 
+  it('stores a QoS 1 export that fits max_payload only without the retry marker', async (t) => {
+    const max = 4096;
+    const small = await startNatsServer({ jetstream: true, maxPayload: max });
+    t.after(() => small.stop());
+    const a = bus(t, 'near');
+    const link = await a.connect(small.urls[0], { export: ['k20.>'] }); // no stream yet
+    t.after(() => link.close());
+    // The first offer's header block: Ringbus-Qos and the msg id (bus id, 8-character nonce, 1).
+    const h = headers();
+    h.set('Ringbus-Qos', '1');
+    h.set('Nats-Msg-Id', 'near.xxxxxxxx.1');
+    const headerBytes = (h as unknown as { encode(): Uint8Array }).encode().length;
+    const near = new Uint8Array(max - headerBytes - 4); // fits; with 'Ringbus-Retry: 1' it would not
+    await a.publishAsync('k20.near', near, { qos: 1 });
+    await waitFor(() => a.errors.length > 0, 5000, 'the failed first offer');
+    const plain = await connect({ servers: small.urls[0] });
+    t.after(() => plain.close());
+    const ojsm = await plain.jetstreamManager();
+    await ojsm.streams.add({ name: 'K20', subjects: ['k20.>'] });
+    await waitFor(() => link.stats().inFlight === 0, 10_000, 'stored');
+    assert.equal((await ojsm.streams.info('K20')).state.messages, 1);
+    assert.deepEqual(
+      a.errors.map((e) => e.code),
+      [ErrorCode.BRIDGE]
+    );
+    assert.equal(link.stats().refused, 0);
+  });
+
   it('does not export retained messages when it connects, only new publishes', async (t) => {
     const a = bus(t, 'retained-a');
     a.publish('k19.r', 'old news', { retain: true });
