@@ -11,15 +11,21 @@ export function bridgeError(what: string, cause: unknown): RingbusError {
 }
 
 /**
- * `ERR_FRAME_TOO_LARGE` when NATS refused a message for exceeding the server's `max_payload`
- * (it never will take it: not worth a retry); undefined for any other failure.
+ * The code nats.js gives a message over the server's `max_payload`; the bridge gives it as well
+ * to a JetStream refusal of one over the stream's `max_msg_size`. @internal
+ */
+export const TOO_LARGE_CODE = 'MAX_PAYLOAD_EXCEEDED';
+
+/**
+ * `ERR_FRAME_TOO_LARGE` when NATS refused a message for its size (it never will take it: not
+ * worth a retry); undefined for any other failure.
  * @internal
  */
 export function tooLarge(topic: string, cause: unknown): RingbusError | undefined {
-  if ((cause as { code?: unknown } | null)?.code !== 'MAX_PAYLOAD_EXCEEDED') return undefined;
+  if ((cause as { code?: unknown } | null)?.code !== TOO_LARGE_CODE) return undefined;
   return new RingbusError(
     ErrorCode.FRAME_TOO_LARGE,
-    `a message on '${topic}' is larger than the NATS server's max_payload (payload and headers)`,
+    `a message on '${topic}' is larger than NATS takes (the server's max_payload or the stream's max_msg_size, payload and headers)`,
     { cause }
   );
 }

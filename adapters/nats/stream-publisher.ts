@@ -1,7 +1,11 @@
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from 'nats';
+import { TOO_LARGE_CODE } from './bridge-error.js';
 
 /** The header JetStream deduplicates by: a repeat within the stream's window is not stored. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+/** JetStream's error code for a message over the stream's max_msg_size. */
+const STREAM_MSG_TOO_LARGE = 10054;
 
 /** What a publish came to: undefined when JetStream stored it, else why not. */
 export type StoreOutcome = Error | undefined;
@@ -81,15 +85,21 @@ function ackError(m: Msg): StoreOutcome {
     return new Error(
       h.code === 503 ? 'no stream takes this subject' : `status ${h.code} ${h.description}`
     );
-  let ack: { stream?: unknown; error?: { code?: number; description?: string } } | null;
+  let ack: {
+    stream?: unknown;
+    error?: { code?: number; err_code?: number; description?: string };
+  } | null;
   try {
     ack = m.json();
   } catch {
     return new Error('an unreadable acknowledgement');
   }
   if (ack === null || typeof ack !== 'object') return new Error('an unreadable acknowledgement');
-  if (ack.error !== undefined)
-    return new Error(`refused: ${ack.error.description ?? String(ack.error.code)}`);
+  if (ack.error !== undefined) {
+    const refused = new Error(`refused: ${ack.error.description ?? String(ack.error.code)}`);
+    if (ack.error.err_code !== STREAM_MSG_TOO_LARGE) return refused;
+    return Object.assign(refused, { code: TOO_LARGE_CODE });
+  }
   if (typeof ack.stream !== 'string' || ack.stream === '')
     return new Error('an acknowledgement that names no stream');
   return undefined;

@@ -475,6 +475,22 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(link.stats().reconnects, 1);
   });
 
+  it("refuses a QoS 1 export over the stream's max_msg_size once, without retrying it", async (t) => {
+    await jsm.streams.add({ name: 'K21', subjects: ['k21.>'], max_msg_size: 1000 });
+    const a = bus(t, 'max-msg');
+    const link = await bridge(t, a, { export: ['k21.>'] });
+    await a.publishAsync('k21.big', new Uint8Array(2000), { qos: 1 });
+    await a.publishAsync('k21.small', new Uint8Array(10), { qos: 1 });
+    await waitFor(() => link.stats().inFlight === 0, 5000, 'nothing left in flight');
+    assert.deepEqual(
+      a.errors.map((e) => e.code),
+      [ErrorCode.FRAME_TOO_LARGE]
+    );
+    assert.match(a.errors[0].message, /k21\.big.*max_msg_size/u);
+    assert.equal(link.stats().refused, 1);
+    assert.equal((await jsm.streams.info('K21')).state.messages, 1);
+  });
+
   it('stores a QoS 1 export that fits max_payload only without the retry marker', async (t) => {
     const max = 4096;
     const small = await startNatsServer({ jetstream: true, maxPayload: max });

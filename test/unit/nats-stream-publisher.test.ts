@@ -92,6 +92,9 @@ describe('StreamPublisher', () => {
     ];
     answers.forEach((_, i) => publisher.publish('x', new Uint8Array(1), HDRS, `m${i}`, 0));
     answers.forEach(([body, status], i) => nc.answer(i, body, status));
+    // Over the stream's max_msg_size: marked like nats.js's own max_payload refusal.
+    assert.equal((outcomes[1][1] as { code?: string }).code, 'MAX_PAYLOAD_EXCEEDED');
+    assert.equal((outcomes[0][1] as { code?: string }).code, undefined);
     assert.deepEqual(
       outcomes.map(([item, o]) => [item, messageOf(o)]),
       [
