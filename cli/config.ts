@@ -104,8 +104,6 @@ export type Config = z.output<typeof configSchema>;
 export type ListenEntry = Config['listen'][number];
 /** One entry of `connect`. */
 export type ConnectEntry = NonNullable<Config['connect']>[number];
-/** One entry of `nats`: a NATS bridge. */
-export type NatsEntry = NonNullable<Config['nats']>[number];
 
 /**
  * Reads and validates a config file.

@@ -36,8 +36,10 @@ export const Header = {
 } as const;
 
 const PREFIX = 'ringbus-';
-/** Set by JetStream publishes (dedupe); not a user header when a bus sent it. */
-const MSG_ID = 'nats-msg-id';
+/** The header JetStream deduplicates by (a repeat within the stream's window is not stored). */
+export const MSG_ID_HEADER = 'Nats-Msg-Id';
+/** A QoS 1 export carries it; not a user header when a bus sent it. */
+const MSG_ID = MSG_ID_HEADER.toLowerCase();
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();

@@ -26,9 +26,10 @@ import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { type NatsModule, bridgeError, tooLarge } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
-import { MSG_ID_HEADER, type StoreOutcome, StreamPublisher } from './stream-publisher.js';
+import { type StoreOutcome, StreamPublisher } from './stream-publisher.js';
 import {
   Header,
+  MSG_ID_HEADER,
   NatsOut,
   isRetry,
   readNatsMessage,

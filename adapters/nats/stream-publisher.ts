@@ -1,9 +1,6 @@
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from 'nats';
 import { TOO_LARGE_CODE } from './bridge-error.js';
 
-/** The header JetStream deduplicates by: a repeat within the stream's window is not stored. */
-export const MSG_ID_HEADER = 'Nats-Msg-Id';
-
 /** JetStream's error code for a message over the stream's max_msg_size. */
 const STREAM_MSG_TOO_LARGE = 10054;
 
