@@ -9,6 +9,7 @@ import {
 import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { MsgFlag } from '../../src/frames/frame-type.js';
 import { NO_HEADERS } from '../../src/message.js';
+import type { SubjectCache } from '../../src/frames/subject-cache.js';
 
 /**
  * How a ringbus message crosses NATS (docs/scale-out.md "Mapping"): the topic is the subject, the
@@ -105,13 +106,35 @@ export function isRetry(headers: MsgHdrs | undefined): boolean {
   return headers !== undefined && headers.has(Header.RETRY);
 }
 
+/** nats.js's parsed arguments of a MSG, as its `Msg` keeps them (not public API). */
+interface RawArgs {
+  subject?: Uint8Array;
+  reply?: Uint8Array;
+}
+
+function rawArgs(m: Msg): RawArgs | undefined {
+  return (m as { _msg?: RawArgs })._msg;
+}
+
+/**
+ * A message's subject. nats.js decodes it with a TextDecoder call per message; a stream mostly
+ * repeats its subjects, so the raw bytes are looked up in `cache` first (the public getter if that
+ * field is not there, as in another client version).
+ *
+ * @throws {@link RingbusError} `ERR_PROTOCOL` for a subject that is not UTF-8
+ */
+export function subjectOf(m: Msg, cache: SubjectCache): string {
+  const raw = rawArgs(m)?.subject;
+  return raw instanceof Uint8Array ? cache.read(raw, 0, raw.length) : m.subject;
+}
+
 /**
  * A message's reply subject, if any. nats.js decodes it on every read, even when there is none,
  * as for most messages: its raw field is looked at first (the public getter if that field is
  * not there, as in another client version).
  */
 export function replyOf(m: Msg): string | undefined {
-  const raw = (m as { _msg?: { reply?: Uint8Array } })._msg;
+  const raw = rawArgs(m);
   if (raw !== undefined && 'reply' in raw && (raw.reply === undefined || raw.reply.length === 0))
     return undefined;
   const reply = m.reply;

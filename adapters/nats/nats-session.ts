@@ -9,6 +9,7 @@ import type {
 } from 'nats';
 import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { InboundFrame } from '../../src/frames/envelope.js';
+import { SubjectCache } from '../../src/frames/subject-cache.js';
 import { MsgFlag } from '../../src/frames/frame-type.js';
 import { MAX_ACK_TIMEOUT_MS } from '../../src/limits.js';
 import type { BridgeHost } from '../../src/link/bridge.js';
@@ -34,6 +35,7 @@ import {
   isRetry,
   readNatsMessage,
   replyOf,
+  subjectOf,
   writeNatsMessage
 } from './nats-message.js';
 import type { BridgeSettings } from './options.js';
@@ -72,6 +74,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   /** {@link Upstream.skipsRetained}: exporting them at every connect would repeat old news. */
   readonly skipsRetained = true;
   private readonly frame = new InboundFrame();
+  /** Subjects of imported messages: a stream mostly repeats its subjects. */
+  private readonly subjects = new SubjectCache();
   /** The message being sent, and the options of its core publish: refilled, never allocated. */
   private readonly out = new NatsOut();
   private readonly publishOptions: { headers?: MsgHdrs; reply?: string } = {};
@@ -300,7 +304,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   /** {@link FeedHost.fromGroup} */
   fromGroup(queue: Queue, m: Msg): void {
     const headers = m.headers;
-    if (isRetry(headers) || !this.read(m.subject, m.data, headers, replyOf(m))) return;
+    if (isRetry(headers) || !this.read(subjectOf(m, this.subjects), m.data, headers, replyOf(m)))
+      return;
     const f = this.frame;
     f.tag = 0;
     f.id = 0;
@@ -492,8 +497,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     if (!this.open) return;
     // Nobody here takes it (a JetStream publish seen by a host whose only taker is a fed channel,
     // or a subject nobody subscribes to now): not worth decoding.
-    const subject = m.subject;
-    if (!this.wanted(subject)) return;
+    const subject = this.wanted(m);
+    if (subject === undefined) return;
     const headers = m.headers;
     if (isRetry(headers) || !this.read(subject, m.data, headers, replyOf(m))) return;
     const f = this.frame;
@@ -512,13 +517,15 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     }
   }
 
-  private wanted(subject: string): boolean {
+  /** `m`'s subject if a local queue takes it; undefined if none does, or it is no topic (counted). */
+  private wanted(m: Msg): string | undefined {
     try {
-      return this.host.wants(subject, this);
+      const subject = subjectOf(m, this.subjects);
+      return this.host.wants(subject, this) ? subject : undefined;
     } catch {
       this.counters.messagesIn++;
       this.counters.refused++; // a subject that is not a ringbus topic
-      return false;
+      return undefined;
     }
   }
 

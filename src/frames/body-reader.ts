@@ -1,11 +1,6 @@
 import { ErrorCode, RingbusError } from '../errors.js';
 import { ByteSlab } from './byte-slab.js';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** Slots of the subject cache (a power of two) and the longest subject it holds. */
-const CACHE_SLOTS = 256;
-const CACHED_MAX = 128;
+import { SubjectCache, decodeUtf8 } from './subject-cache.js';
 
 /** Longest field integer: 8 bytes carry 56 bits, of which 53 are allowed. */
 const MAX_UINT_BYTES = 8;
@@ -19,12 +14,7 @@ export class BodyReader {
   private body: Uint8Array = new Uint8Array(0);
   /** Offset just past the body's last byte (the body may be a range of a larger chunk). */
   private end = 0;
-  private readonly cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(
-    undefined
-  );
-  /** The last subject read and its bytes: a stream of messages mostly repeats its topic. */
-  private lastSubject = '';
-  private readonly lastBytes = new Uint8Array(CACHED_MAX);
+  private readonly subjects = new SubjectCache();
   private readonly slab = new ByteSlab();
   /** Offset of the next unread byte. */
   pos = 0;
@@ -71,7 +61,7 @@ export class BodyReader {
   str(): string {
     const n = this.uint();
     const end = this.take(n, 'a string');
-    return decode(this.body, end - n, end);
+    return decodeUtf8(this.body, end - n, end);
   }
 
   /** The next `n` bytes as a view of the body. */
@@ -97,58 +87,18 @@ export class BodyReader {
     return copy;
   }
 
-  /**
-   * A string field that repeats often (topics): a hit in a small cache of recent byte sequences
-   * returns the same string object, skipping the decode and letting maps reuse its hash.
-   */
+  /** A string field that repeats often (topics), through a {@link SubjectCache}. */
   subject(): string {
     const n = this.uint();
     const end = this.take(n, 'a string');
-    const start = end - n;
-    if (n > CACHED_MAX) return decode(this.body, start, end);
-    const b = this.body;
-    const last = this.lastBytes;
-    if (n === this.lastSubject.length) {
-      let i = 0;
-      while (i < n && last[i] === b[start + i]) i++;
-      if (i === n) return this.lastSubject;
-    }
-    const s = this.cachedSubject(b, start, end);
-    if (s.length === n) {
-      // ASCII only, as in the cache: the string's length is its byte length.
-      this.lastSubject = s;
-      last.set(b.subarray(start, end));
-    }
-    return s;
-  }
-
-  private cachedSubject(b: Uint8Array, start: number, end: number): string {
-    const n = end - start;
-    let h = n;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]) | 0;
-    const slot = h & (CACHE_SLOTS - 1);
-    const cached = this.cache[slot];
-    if (cached !== undefined && cached.length === n) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (cached.charCodeAt(i) !== b[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return cached;
-    }
-    const s = decode(b, start, end);
-    // Only ASCII strings are cached: their char codes are their bytes, as the check above assumes.
-    if (s.length === n) this.cache[slot] = s;
-    return s;
+    return this.subjects.read(this.body, end - n, end);
   }
 
   /** Everything left, decoded as UTF-8. */
   restString(): string {
     const start = this.pos;
     this.pos = this.end;
-    return decode(this.body, start, this.end);
+    return decodeUtf8(this.body, start, this.end);
   }
 
   /** Throws unless the body was read to its end (no trailing bytes). */
@@ -162,28 +112,6 @@ export class BodyReader {
     if (end > this.end) throw truncated(what);
     this.pos = end;
     return end;
-  }
-}
-
-/** Short ASCII strings (topics, header names) are built directly: TextDecoder's call costs more. */
-function decode(b: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const c = b[i];
-      if (c >= 0x80) return strictUtf8(b, start, end);
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
-  return strictUtf8(b, start, end);
-}
-
-function strictUtf8(b: Uint8Array, start: number, end: number): string {
-  try {
-    return utf8.decode(b.subarray(start, end));
-  } catch {
-    throw malformed('a string is not valid UTF-8');
   }
 }
 
