@@ -61,11 +61,15 @@ export function varintLength(value: number): number {
  * @remarks O(1), no allocation.
  */
 export function encodeVarint(value: number, into: Uint8Array, offset: number): number {
-  // One byte (bodies under 128 bytes, most of a small-message stream): no loop, no range table.
+  // One byte (bodies under 128 bytes, most of a small-message stream): small enough to inline.
   if (value >>> 0 === value && value < 0x80 && offset >= 0 && offset < into.length) {
     into[offset] = value;
     return 1;
   }
+  return encodeLongVarint(value, into, offset);
+}
+
+function encodeLongVarint(value: number, into: Uint8Array, offset: number): number {
   const bytes = varintLength(value);
   if (offset < 0 || offset + bytes > into.length) {
     throw new RangeError(
