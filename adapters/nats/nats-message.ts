@@ -110,10 +110,37 @@ export function isRetry(headers: MsgHdrs | undefined): boolean {
 interface RawArgs {
   subject?: Uint8Array;
   reply?: Uint8Array;
+  /** Bytes of the header block at the start of the raw data; -1 without one. */
+  hdr?: number;
 }
 
 function rawArgs(m: Msg): RawArgs | undefined {
   return (m as { _msg?: RawArgs })._msg;
+}
+
+/** The header block of a bus's QoS 1 export of bytes with nothing else to say, up to the id. */
+const PLAIN_QOS1 = utf8.encode(`NATS/1.0\r\n${Header.QOS}: 1\r\n${MSG_ID_HEADER}: `);
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * True when `m`'s header block is exactly what a bus writes on a QoS 1 export of bytes with no
+ * user header, hop or TTL (`Ringbus-Qos: 1` and a `Nats-Msg-Id`, in that order), as most of what
+ * feeds a channel from JetStream is: such a message reads as QoS 1 bytes with no headers. Looked
+ * at in the raw bytes, because nats.js's header parser costs as much as the rest of a delivery.
+ * False for any other block (parse it), and when the client keeps no raw bytes where looked.
+ */
+export function isPlainQos1(m: Msg): boolean {
+  const hdr = rawArgs(m)?.hdr;
+  const data = (m as { _rdata?: Uint8Array })._rdata;
+  const head = PLAIN_QOS1;
+  if (typeof hdr !== 'number' || !(data instanceof Uint8Array) || hdr > data.length) return false;
+  const end = hdr - 4; // the block ends with the id's line end and an empty line
+  if (end <= head.length || data[end] !== CR || data[end + 1] !== LF) return false;
+  if (data[end + 2] !== CR || data[end + 3] !== LF) return false;
+  for (let i = 0; i < head.length; i++) if (data[i] !== head[i]) return false;
+  for (let i = head.length; i < end; i++) if (data[i] === CR || data[i] === LF) return false;
+  return true;
 }
 
 /**

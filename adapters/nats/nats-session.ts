@@ -25,6 +25,7 @@ import type { SubscribeOptions } from '../../src/options.js';
 import type { Feeder, Queue } from '../../src/queue.js';
 import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
+import { AckSubject } from './ack-subject.js';
 import { type NatsModule, bridgeError, tooLarge } from './bridge-error.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
 import { type StoreOutcome, StreamPublisher } from './stream-publisher.js';
@@ -32,6 +33,7 @@ import {
   Header,
   MSG_ID_HEADER,
   NatsOut,
+  isPlainQos1,
   isRetry,
   readNatsMessage,
   replyOf,
@@ -76,6 +78,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   private readonly frame = new InboundFrame();
   /** Subjects of imported messages: a stream mostly repeats its subjects. */
   private readonly subjects = new SubjectCache();
+  private readonly ackSubject = new AckSubject();
   /** The message being sent, and the options of its core publish: refilled, never allocated. */
   private readonly out = new NatsOut();
   private readonly publishOptions: { headers?: MsgHdrs; reply?: string } = {};
@@ -286,14 +289,20 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromStream} */
   fromStream(queue: Queue, m: JsMsg): void {
-    // A payload that does not decode is never deliverable here.
-    if (!this.read(m.subject, m.data, m.headers, undefined)) return m.term();
+    // nats.js's JsMsg wraps the core message, whose raw fields are cheaper to read.
+    const core = (m as { msg?: Msg }).msg;
+    const subject = core === undefined ? m.subject : this.subjectIn(core);
+    const headers = core !== undefined && isPlainQos1(core) ? undefined : m.headers;
+    // A subject or payload that does not decode is never deliverable here.
+    if (subject === undefined || !this.read(subject, m.data, headers, undefined)) return m.term();
     const tag = ++this.tagSeq;
+    const ack = this.ackSubject;
+    ack.read(m);
     const f = this.frame;
     f.flags = MsgFlag.QOS1;
     f.tag = tag;
-    f.id = m.seq;
-    f.attempt = m.info.redeliveryCount;
+    f.id = ack.streamSeq;
+    f.attempt = ack.delivered;
     const outcome = this.deliver(queue);
     if (outcome === 'in') this.held.set(tag, { m, queue });
     else if (outcome === 'full')
@@ -303,9 +312,10 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromGroup} */
   fromGroup(queue: Queue, m: Msg): void {
+    const subject = this.subjectIn(m);
+    if (subject === undefined) return;
     const headers = m.headers;
-    if (isRetry(headers) || !this.read(subjectOf(m, this.subjects), m.data, headers, replyOf(m)))
-      return;
+    if (isRetry(headers) || !this.read(subject, m.data, headers, replyOf(m))) return;
     const f = this.frame;
     f.tag = 0;
     f.id = 0;
@@ -519,14 +529,30 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** `m`'s subject if a local queue takes it; undefined if none does, or it is no topic (counted). */
   private wanted(m: Msg): string | undefined {
+    const subject = this.subjectIn(m);
+    if (subject === undefined) return undefined;
     try {
-      const subject = subjectOf(m, this.subjects);
       return this.host.wants(subject, this) ? subject : undefined;
     } catch {
-      this.counters.messagesIn++;
-      this.counters.refused++; // a subject that is not a ringbus topic
+      this.refuseUnread(); // a subject that is not a ringbus topic
       return undefined;
     }
+  }
+
+  /** `m`'s subject; undefined (counted) when it is not UTF-8. */
+  private subjectIn(m: Msg): string | undefined {
+    try {
+      return subjectOf(m, this.subjects);
+    } catch {
+      this.refuseUnread();
+      return undefined;
+    }
+  }
+
+  /** Counts a message refused before it was read. */
+  private refuseUnread(): void {
+    this.counters.messagesIn++;
+    this.counters.refused++;
   }
 
   /** Decodes a NATS message into {@link frame}; false (counted, reported) when it cannot be. */

@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { type MsgHdrs, headers } from 'nats';
 import {
   Header,
+  MSG_ID_HEADER,
   NatsOut,
+  isPlainQos1,
   isRetry,
   readNatsMessage,
   writeNatsMessage
@@ -12,6 +14,7 @@ import {
 import { ErrorCode, RingbusError } from '../../src/errors.js';
 import { InboundFrame, type PayloadCodec } from '../../src/frames/envelope.js';
 import { NO_HEADERS } from '../../src/message.js';
+import { natsMsg } from '../helpers/nats-msg.js';
 
 /** How a message crosses NATS and back (adapters/nats/nats-message.ts). Fixed seed. */
 const SEED = 11;
@@ -35,6 +38,11 @@ const reversing: PayloadCodec = {
   encode: (v) => new TextEncoder().encode(JSON.stringify(v)).reverse(),
   decode: (b) => JSON.parse(new TextDecoder().decode(b.slice().reverse())) as unknown
 };
+
+/** The header block nats.js puts on the wire for `h`. */
+function encoded(h: MsgHdrs): Uint8Array {
+  return (h as unknown as { encode(): Uint8Array }).encode();
+}
 
 function send(
   payload: unknown,
@@ -88,6 +96,50 @@ describe('NATS message mapping', () => {
   it('sends plain bytes at QoS 0 with no headers at all', () => {
     const { hdrs } = send(new Uint8Array([1]), {}, 0, 0, 0, undefined);
     assert.equal(hdrs, undefined);
+  });
+
+  it("recognises a bus's plain QoS 1 export without parsing headers, and nothing else", () => {
+    // What a bus sends for QoS 1 bytes with nothing else to say: the fast path must take it.
+    const plain = send(new Uint8Array([7]), {}, 0, 0, 1, undefined).hdrs!;
+    plain.set(MSG_ID_HEADER, 'bus.nonce.42');
+    assert.ok(isPlainQos1(natsMsg('a.b', undefined, encoded(plain), new Uint8Array([7]))));
+    // Any header block nats.js can encode: taken only when it says exactly that.
+    const ours = fc.constantFrom(Header.PAYLOAD, Header.HOPS, Header.TTL, Header.QOS, Header.RETRY);
+    const name = fc.oneof(ours, fc.constant(MSG_ID_HEADER), headerName);
+    let taken = 0;
+    fc.assert(
+      fc.property(
+        // Often the two headers of the fast path, in some order, with others or not.
+        fc.oneof(
+          fc.array(fc.tuple(name, fc.oneof(fc.constant('1'), headerValue)), { maxLength: 4 }),
+          fc
+            .tuple(headerValue, fc.array(fc.tuple(name, headerValue), { maxLength: 1 }))
+            .chain(([id, extra]) =>
+              fc.shuffledSubarray(
+                [[Header.QOS, '1'] as const, [MSG_ID_HEADER, id] as const, ...extra],
+                { minLength: 2 }
+              )
+            )
+        ),
+        fc.uint8Array({ maxLength: 20 }),
+        (pairs, data) => {
+          const hdrs = headers();
+          for (const [k, v] of pairs) hdrs.append(k, v);
+          const m = natsMsg('a.b', undefined, encoded(hdrs), data);
+          if (!isPlainQos1(m)) return;
+          taken++;
+          assert.deepEqual([...m.headers!.keys()], [Header.QOS, MSG_ID_HEADER]);
+          assert.deepEqual(m.headers!.values(Header.QOS), ['1']);
+          assert.equal(m.headers!.values(MSG_ID_HEADER).length, 1);
+          assert.deepEqual(m.data, data);
+        }
+      ),
+      { seed: SEED, numRuns: 500 }
+    );
+    assert.ok(taken >= 50, `the fast path was taken ${taken} times`);
+    for (const block of [undefined, encoded(headers())]) {
+      assert.equal(isPlainQos1(natsMsg('a.b', undefined, block, new Uint8Array(3))), false);
+    }
   });
 
   it('reads anything a plain NATS client may send: a value, or ERR_PROTOCOL, nothing else', () => {
