@@ -1,8 +1,8 @@
 /**
  * The baseline: the npm `nats` v2 client as an application uses it directly. One connection
  * publishes (core `publish` at QoS 0, `js.publish` awaiting the PubAck at QoS 1); each subscriber
- * is a connection of its own with a callback subscription (QoS 0), or a durable pull consumer
- * read with `consume()` and acked per message (QoS 1). The consumer is configured as the bridge
+ * is a connection of its own with a callback subscription (QoS 0), or with a durable pull consumer
+ * of its own read with `consume()` and acked per message (QoS 1). The consumer is configured as the bridge
  * configures a channel's (adapters/nats/channel-feed.ts), so both sides ask JetStream the same.
  * `plain` uses the client's defaults; `plainNoTraces` also sets `noAsyncTraces`, as the bridge
  * does (every JetStream publish otherwise captures two stack traces), for a like-for-like row.
@@ -10,7 +10,7 @@
 import type { ConnectionOptions, NatsConnection } from 'nats';
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_QUEUE_SIZE } from '../../src/limits.js';
 import { type BridgeClient, Closers, type Rig, type Server } from './contender.js';
-import { CHANNEL, PAYLOAD_BYTES, STREAM, SUBJECT, type Workload, payload } from './workload.js';
+import { PAYLOAD_BYTES, STREAM, SUBJECT, type Workload, channelOf, payload } from './workload.js';
 
 /** As channel-feed.ts: a pull keeps this many messages requested; each pull expires after this. */
 const PULL_BATCH = 256;
@@ -31,16 +31,17 @@ async function connectTo(
   return nc;
 }
 
-/** A durable pull consumer on the stream, as the bridge creates one for a QoS 1 channel. */
+/** The durable pull consumer `name` on the stream, as the bridge creates one for a QoS 1 channel. */
 async function consumeAcked(
   nc: NatsConnection,
+  name: string,
   closers: Closers,
   count: (subject: string, data: Uint8Array) => void
 ): Promise<void> {
   const { AckPolicy, DeliverPolicy, nanos } = await import('nats');
   const jsm = await nc.jetstreamManager();
   await jsm.consumers.add(STREAM, {
-    durable_name: CHANNEL,
+    durable_name: name,
     filter_subject: SUBJECT,
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(DEFAULT_ACK_TIMEOUT_MS),
@@ -48,7 +49,7 @@ async function consumeAcked(
     max_deliver: -1,
     deliver_policy: DeliverPolicy.New
   });
-  const consumer = await nc.jetstream().consumers.get(STREAM, CHANNEL);
+  const consumer = await nc.jetstream().consumers.get(STREAM, name);
   const messages = await consumer.consume({
     max_messages: PULL_BATCH,
     expires: PULL_EXPIRES_MS,
@@ -77,7 +78,10 @@ async function open(server: Server, w: Workload, tuning: ConnectionOptions): Pro
       close: () => closers.close()
     };
     if (w.qos === 1) {
-      await consumeAcked(await connectTo(server, closers, tuning), closers, count);
+      for (let i = 0; i < w.subscribers; i++) {
+        const nc = await connectTo(server, closers, tuning);
+        await consumeAcked(nc, channelOf(i), closers, count);
+      }
       const js = pub.jetstream();
       return { ...rig, send: () => js.publish(SUBJECT, bytes) };
     }

@@ -8,12 +8,12 @@ import { RUN_SECONDS, WARMUP_SECONDS } from './measure.js';
 import type { BridgeCell, BridgeReport } from './run.js';
 import {
   BATCH,
-  CHANNEL,
   FANOUT,
   MAX_FLUSHES,
   PAYLOAD_BYTES,
   PATTERN,
   WINDOW,
+  channelOf,
   type Workload
 } from './workload.js';
 
@@ -121,8 +121,11 @@ export function bridgeSection(r: BridgeReport, targets: Table): string[] {
     '  (`consume()`, `m.ack()` per message) on a second connection, configured as the bridge configures a',
     "  channel's. ringbus: the exporting bus calls `publishAsync(…, { qos: 1 })` with",
     `  ${WINDOW} outstanding and the bridge's \`maxInFlight: ${WINDOW}\` (its own window of JetStream publishes, each`,
-    `  acked locally on its PubAck); the importing bus has the channel \`{ channel: '${CHANNEL}', qos: 1 }\`, fed`,
+    `  acked locally on its PubAck); the importing bus has the channel \`{ channel: '${channelOf(0)}', qos: 1 }\`, fed`,
     '  by the durable consumer of that name; its handler returns, which acks in JetStream.',
+    `- **QoS 1 over JetStream, 1 → ${FANOUT}**: the same with ${FANOUT} subscriber connections, each with a durable`,
+    `  consumer of its own (plain), or ${FANOUT} importing buses, each with a channel of its own (\`${channelOf(0)}\`,`,
+    `  \`${channelOf(1)}\`, …, so each gets every message); all deliveries are counted.`,
     '',
     "The bridge connects with the client's `noAsyncTraces` (each request otherwise captures two stack",
     'traces) and stores QoS 1 exports with core publishes whose PubAcks come back on one subscription, where',

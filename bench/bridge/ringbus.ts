@@ -4,22 +4,22 @@
  * with `import: ['bench.>']`. QoS 0: the publisher calls `bus.publish` (a full export queue,
  * `overflow: 'block'`, makes it throw ERR_QUEUE_FULL and that message waits in `publishAsync`);
  * the subscriber's handler counts. QoS 1: the publisher calls `publishAsync(…, { qos: 1 })`, the
- * bridge stores each message with `js.publish` (at most WINDOW awaiting their PubAck, its
- * `maxInFlight`) and acks it locally then; the subscribing bus has the named QoS 1 channel
- * CHANNEL, which the bridge feeds from the durable JetStream consumer of that name, and a
+ * bridge stores each message in JetStream (at most WINDOW awaiting their PubAck, its
+ * `maxInFlight`) and acks it locally then; each subscribing bus has a named QoS 1 channel of its
+ * own (channelOf), which the bridge feeds from the durable JetStream consumer of that name, and a
  * handler that returns acks the message in JetStream.
  */
 import type { Bus, Link, Message, NatsBridgeOptions } from '../../adapters/node.js';
 import { isQueueFull } from '../net/peers/ringbus.js';
 import { type BridgeClient, Closers, type Rig, type Server } from './contender.js';
 import {
-  CHANNEL,
   PATTERN,
   PAYLOAD_BYTES,
   STREAM,
   SUBJECT,
   WINDOW,
   type Workload,
+  channelOf,
   payload
 } from './workload.js';
 
@@ -60,7 +60,7 @@ async function open(server: Server, w: Workload): Promise<Rig> {
     );
     for (let i = 0; i < w.subscribers; i++) {
       await bridged(server, { import: [PATTERN], streams }, closers, (b) => {
-        if (w.qos === 1) b.subscribe(SUBJECT, count, { channel: CHANNEL, qos: 1 });
+        if (w.qos === 1) b.subscribe(SUBJECT, count, { channel: channelOf(i), qos: 1 });
         else b.subscribe(SUBJECT, count);
       });
     }

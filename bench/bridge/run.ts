@@ -1,19 +1,19 @@
 /**
  * ringbus over its NATS bridge against the plain `nats` client, through one nats-server with
- * JetStream: QoS 0 1 → 1, QoS 0 fan-out 1 → 10, and QoS 1 over JetStream 1 → 1.
+ * JetStream: QoS 0 and QoS 1 over JetStream, each 1 → 1 and fan-out 1 → 10.
  * `runBridgeBenchmarks()` returns structured results for bench/run.ts to report;
  * `node --expose-gc build/bench/bridge/run.js` runs it standalone and prints the tables (the same
  * as `RINGBUS_BENCH_SUITES=bridge npm run bench`).
  *
  * Environment: RINGBUS_BRIDGE_RUNS (runs per client and workload, default 3),
- * RINGBUS_BRIDGE_WORKLOADS (comma-separated ids: qos0, fanout, qos1).
+ * RINGBUS_BRIDGE_WORKLOADS (comma-separated ids: qos0, fanout, qos1, qos1-fanout).
  *
  * Method (measure.ts): every run opens fresh connections (and buses) on the suite's one server,
  * on a fresh stream for QoS 1, warms up, publishes for RUN_SECONDS and waits for every delivery.
  * Within each repetition of a workload every client runs, in an order rotated per repetition;
  * medians are reported, and their ratios to the plain client.
  *
- * Cost: about 110 s on the 2-core machine (3 workloads × 3 clients × 3 runs of about 4 s).
+ * Cost: about 150 s on the 2-core machine (4 workloads × 3 clients × 3 runs of about 4 s).
  */
 import {
   type MachineInfo,

@@ -9,8 +9,13 @@ export const SUBJECT = 'bench.x';
 export const PATTERN = 'bench.>';
 /** The JetStream stream of the QoS 1 workload (file storage, 1 replica, recreated per run). */
 export const STREAM = 'BENCH';
-/** The ringbus channel, hence the name of its durable consumer; the plain consumer uses it too. */
-export const CHANNEL = 'bench';
+/**
+ * The ringbus channel of QoS 1 subscriber `i`, hence the name of its durable consumer; the plain
+ * consumer `i` uses it too. One channel per subscriber: in the fan-out each gets every message.
+ */
+export function channelOf(i: number): string {
+  return `bench${i}`;
+}
 export { PAYLOAD_BYTES, payload } from '../durable/workload.js';
 
 /** QoS 0: messages published per event-loop turn (the publisher then yields with setImmediate). */
@@ -26,10 +31,10 @@ export const MAX_FLUSHES = 4;
  * `publishAsync` calls outstanding, and the bridge's `maxInFlight`, its own JetStream window).
  */
 export const WINDOW = 256;
-/** Subscriber connections of the fan-out workload. */
+/** Subscriber connections of the fan-out workloads. */
 export const FANOUT = 10;
 
-export type WorkloadId = 'qos0' | 'fanout' | 'qos1';
+export type WorkloadId = 'qos0' | 'fanout' | 'qos1' | 'qos1-fanout';
 
 export interface Workload {
   /** For RINGBUS_BRIDGE_WORKLOADS. */
@@ -45,5 +50,11 @@ export interface Workload {
 export const WORKLOADS: readonly Workload[] = [
   { id: 'qos0', title: 'QoS 0, 1 → 1', qos: 0, subscribers: 1 },
   { id: 'fanout', title: `QoS 0, 1 → ${FANOUT}`, qos: 0, subscribers: FANOUT },
-  { id: 'qos1', title: 'QoS 1 over JetStream, 1 → 1', qos: 1, subscribers: 1 }
+  { id: 'qos1', title: 'QoS 1 over JetStream, 1 → 1', qos: 1, subscribers: 1 },
+  {
+    id: 'qos1-fanout',
+    title: `QoS 1 over JetStream, 1 → ${FANOUT}`,
+    qos: 1,
+    subscribers: FANOUT
+  }
 ];
