@@ -27,6 +27,7 @@ import { matches, parsePattern } from '../../src/subject.js';
 import type { Subscription } from '../../src/subscription.js';
 import { AckSubject } from './ack-subject.js';
 import { type NatsModule, bridgeError, tooLarge } from './bridge-error.js';
+import { ImportSubscriptions } from './import-subscriptions.js';
 import { ChannelFeed, type FeedHost, PULL_EXPIRES_MS } from './channel-feed.js';
 import { type StoreOutcome, StreamPublisher } from './stream-publisher.js';
 import {
@@ -86,7 +87,9 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   private readonly exportTokens: string[][];
   private readonly importTokens: string[][];
   private readonly exportSubs: Subscription[] = [];
-  private readonly natsSubs: NatsSub[] = [];
+  private readonly imports: ImportSubscriptions;
+  /** Replies to this bus's requests that went out through NATS (a bus that exports). */
+  private readonly inboxSub: NatsSub | undefined;
   private readonly feeds = new Map<Queue, ChannelFeed>();
   /** JetStream messages delivered into a local channel and not yet settled there, by tag. */
   private readonly held = new Map<number, { m: JsMsg; queue: Queue }>();
@@ -118,10 +121,10 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.idPrefix = `${host.id}.${Math.random().toString(36).slice(2, 10)}.`;
     this.exportTokens = settings.exports.map((p) => parsePattern(p));
     this.importTokens = settings.imports.map((p) => parsePattern(p));
-    for (const pattern of settings.imports) this.subscribeNats(pattern);
-    // Replies to this bus's requests that went out through NATS.
+    this.imports = new ImportSubscriptions(settings.imports, (p) => this.subscribeNats(p));
+    this.inboxSub = undefined;
     if (settings.exports.length > 0) {
-      this.subscribeNats(`$inbox.${host.id}.>`);
+      this.inboxSub = this.subscribeNats(`$inbox.${host.id}.>`);
       this.publisher = new StreamPublisher(nc, api.createInbox(), settings.timeoutMs, (s, o) =>
         this.stored(s, o)
       );
@@ -131,7 +134,9 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
         host.subscribeProxy(pattern, (msg) => this.export(msg), exportOptions(settings), this)
       );
     }
-    for (const queue of host.interest().queues) this.queueChanged(queue);
+    const interest = host.interest();
+    for (const [pattern, queue] of interest.patterns) this.patternAdded(pattern, queue);
+    for (const queue of interest.queues) this.queueChanged(queue);
     host.watch(this);
     void this.watchStatus();
     nc.closed().then(
@@ -335,19 +340,27 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   // --- InterestWatcher: channels appear, change and go ------------------------------------------
 
-  /** {@link InterestWatcher.patternAdded} */
-  patternAdded(): void {
-    // Private QoS 0 interest is served by the import subscriptions as they are.
+  /** {@link InterestWatcher.patternAdded}: private QoS 0 interest, here or on a linked bus */
+  patternAdded(pattern: string, queue: Queue): void {
+    if (this.open && queue.owner !== this) this.imports.set(queue, pattern, true);
   }
 
   /** {@link InterestWatcher.patternRemoved} */
-  patternRemoved(): void {
-    // As patternAdded.
+  patternRemoved(pattern: string, queue: Queue): void {
+    if (this.open) this.imports.set(queue, pattern, false);
   }
 
-  /** {@link InterestWatcher.queueChanged} */
+  /** {@link InterestWatcher.queueChanged}: channels and private QoS 1 queues */
   queueChanged(queue: Queue): void {
-    if (!this.open || queue.channel === undefined) return;
+    if (!this.open) return;
+    if (queue.channel !== undefined) this.feedChanged(queue);
+    // A channel fed here takes its messages from its feed, not from the import subscriptions.
+    const takes = !queue.closed && queue.owner !== this && queue.feeder !== this;
+    this.imports.set(queue, queue.pattern, takes);
+  }
+
+  /** Starts or stops feeding a channel as it enters or leaves the imports. */
+  private feedChanged(queue: Queue): void {
     const feed = this.feeds.get(queue);
     const wanted = !queue.closed && this.importTokens.some((p) => covers(p, queue.tokens));
     if (wanted && feed === undefined) {
@@ -492,14 +505,12 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   // --- import -----------------------------------------------------------------------------------
 
-  private subscribeNats(pattern: string): void {
-    this.natsSubs.push(
-      this.nc.subscribe(pattern, {
-        callback: (err, m) => {
-          if (err === null) this.imported(m);
-        }
-      })
-    );
+  private subscribeNats(pattern: string): NatsSub {
+    return this.nc.subscribe(pattern, {
+      callback: (err, m) => {
+        if (err === null) this.imported(m);
+      }
+    });
   }
 
   /** A core NATS message on an import pattern: to every local queue except fed channels. */
@@ -654,7 +665,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     clearInterval(this.sweep);
     this.host.unwatch(this);
     for (const sub of this.exportSubs) sub.unsubscribe();
-    for (const sub of this.natsSubs) sub.unsubscribe();
+    this.imports.close();
+    this.inboxSub?.unsubscribe();
     this.publisher?.close();
     for (const [queue, feed] of this.feeds) {
       feed.stop();

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { type JetStreamManager, type NatsConnection, connect, headers } from 'nats';
+import {
+  type JetStreamManager,
+  type NatsConnection,
+  ErrorCode as NatsErrorCode,
+  connect,
+  headers
+} from 'nats';
 import {
   Bus,
   ErrorCode,
@@ -284,6 +290,44 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(reply.payload, 'echo:hi');
     const plain = await nc.request('svc.echo', new TextEncoder().encode('yo'), { timeout: 3000 });
     assert.equal(new TextDecoder().decode(plain.data), 'echo:yo');
+  });
+
+  it('subscribes to an import in NATS only while a subscriber here could take its messages', async (t) => {
+    const b = bus(t, 'demand');
+    // A channel fed from JetStream takes its messages there: no core subscription for it.
+    b.subscribe('k30.s.>', () => undefined, { channel: 'c30', qos: 1 });
+    const link = await bridge(t, b, {
+      import: ['k30.>'],
+      streams: [{ name: 'K30', subjects: ['k30.s.>'] }]
+    });
+    await link.flush();
+    // A plain NATS request hears "no responders" at once while nothing subscribes in NATS.
+    const ask = (): Promise<string> =>
+      nc.request('k30.q', new Uint8Array(0), { timeout: 3000 }).then(
+        (m) => new TextDecoder().decode(m.data),
+        (err: { code?: string }) => `failed: ${err.code}`
+      );
+    const none = `failed: ${NatsErrorCode.NoResponders}`;
+    assert.equal(await ask(), none);
+    const sub = b.subscribe('k30.*', (m) => void m.respond('here'));
+    await link.flush();
+    assert.equal(await ask(), 'here');
+    sub.unsubscribe();
+    await link.flush();
+    assert.equal(await ask(), none);
+    // A linked bus's interest counts too (a hub bridges for the buses linked to it).
+    const listener = await b.listen('tcp://127.0.0.1:0');
+    t.after(() => listener.close());
+    const leaf = bus(t, 'demand-leaf');
+    leaf.subscribe('k30.q', (m) => void m.respond('leaf'));
+    const toHub = await leaf.connect(listener.url, { reconnect: false });
+    t.after(() => toHub.close());
+    await link.flush();
+    assert.equal(await ask(), 'leaf');
+    await toHub.close();
+    await waitFor(() => listener.links.length === 0, 3000, 'the hub lets the leaf go');
+    await link.flush();
+    assert.equal(await ask(), none);
   });
 
   it('feeds a channel on the publishing bus through JetStream only: each message once', async (t) => {
