@@ -516,8 +516,8 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   /** A core NATS message on an import pattern: to every local queue except fed channels. */
   private imported(m: Msg): void {
     if (!this.open) return;
-    // Nobody here takes it (a JetStream publish seen by a host whose only taker is a fed channel,
-    // or a subject nobody subscribes to now): not worth decoding.
+    // Nobody here takes it (the import is held for other subjects under it, or only a fed channel
+    // takes this one): not worth decoding.
     const subject = this.wanted(m);
     if (subject === undefined) return;
     const headers = m.headers;
