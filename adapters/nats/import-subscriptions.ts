@@ -1,5 +1,5 @@
 import type { Subscription as NatsSub } from 'nats';
-import { overlaps } from '../../src/link/permissions.js';
+import { skipsDollar, tokensOverlap } from '../../src/link/permissions.js';
 import type { Queue } from '../../src/queue.js';
 import { parsePattern } from '../../src/subject.js';
 
@@ -22,11 +22,12 @@ export class ImportSubscriptions {
 
   /**
    * @param patterns - the bridge's `import` patterns
-   * @param subscribe - subscribes to one of them in NATS
+   * @param subscribe - subscribes to one of them in NATS; undefined when it cannot now (the
+   *   connection is closing); never throws
    */
   constructor(
     private readonly patterns: readonly string[],
-    private readonly subscribe: (pattern: string) => NatsSub
+    private readonly subscribe: (pattern: string) => NatsSub | undefined
   ) {
     this.tokens = patterns.map((p) => parsePattern(p));
     this.counts = patterns.map(() => 0);
@@ -41,16 +42,15 @@ export class ImportSubscriptions {
     if (takes) {
       const tokens = parsePattern(pattern);
       const hits: number[] = [];
-      for (let i = 0; i < this.tokens.length; i++) {
-        if (!overlaps(this.tokens[i], tokens)) continue;
-        hits.push(i);
-        if (this.counts[i]++ === 0) this.subs[i] = this.subscribe(this.patterns[i]);
-      }
+      for (let i = 0; i < this.tokens.length; i++)
+        if (mayTake(this.tokens[i], tokens)) hits.push(i);
       if (byPattern === undefined) {
         byPattern = new Map<string, number[]>();
         this.takers.set(queue, byPattern);
       }
       byPattern.set(pattern, hits);
+      for (const i of hits)
+        if (this.counts[i]++ === 0) this.subs[i] = this.subscribe(this.patterns[i]);
       return;
     }
     for (const i of counted!) {
@@ -69,4 +69,12 @@ export class ImportSubscriptions {
     this.counts.fill(0);
     this.takers.clear();
   }
+}
+
+/**
+ * Can NATS bring on `imported` a subject that a local queue on `local` takes? NATS's wildcards
+ * match `$` subjects (an import of `>` brings `$inbox.…` replies); the bus's leading ones do not.
+ */
+function mayTake(imported: readonly string[], local: readonly string[]): boolean {
+  return !skipsDollar(local, imported) && tokensOverlap(imported, local);
 }

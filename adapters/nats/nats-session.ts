@@ -121,7 +121,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
     this.idPrefix = `${host.id}.${Math.random().toString(36).slice(2, 10)}.`;
     this.exportTokens = settings.exports.map((p) => parsePattern(p));
     this.importTokens = settings.imports.map((p) => parsePattern(p));
-    this.imports = new ImportSubscriptions(settings.imports, (p) => this.subscribeNats(p));
+    this.imports = new ImportSubscriptions(settings.imports, (p) => this.subscribeImport(p));
     this.inboxSub = undefined;
     if (settings.exports.length > 0) {
       this.inboxSub = this.subscribeNats(`$inbox.${host.id}.>`);
@@ -504,6 +504,20 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
   }
 
   // --- import -----------------------------------------------------------------------------------
+
+  /**
+   * An import subscription, asked for from interest callbacks (a local subscribe, a linked bus's
+   * frame), which must not throw: none while the connection closes (the session ends with it).
+   */
+  private subscribeImport(pattern: string): NatsSub | undefined {
+    if (this.nc.isClosed() || this.nc.isDraining()) return undefined;
+    try {
+      return this.subscribeNats(pattern);
+    } catch (err) {
+      this.host.reportError(bridgeError(`could not subscribe to '${pattern}' in NATS`, err));
+      return undefined;
+    }
+  }
 
   private subscribeNats(pattern: string): NatsSub {
     return this.nc.subscribe(pattern, {

@@ -63,7 +63,7 @@ export class Permissions {
 /** True when every subject matching `inner` also matches `outer`. */
 export function covers(outer: readonly string[], inner: readonly string[]): boolean {
   // A leading wildcard never matches the bus's own `$` subjects (docs/semantics.md).
-  if ((outer[0] === '*' || outer[0] === '>') && inner[0].startsWith('$')) return false;
+  if (skipsDollar(outer, inner)) return false;
   for (let i = 0; i < outer.length; i++) {
     const o = outer[i];
     if (o === '>') return i < inner.length; // '>' needs at least one token
@@ -78,9 +78,18 @@ export function covers(outer: readonly string[], inner: readonly string[]): bool
 
 /** True when some subject matches both patterns. */
 export function overlaps(a: readonly string[], b: readonly string[]): boolean {
-  const wild = (t: string): boolean => t === '*' || t === '>';
   // A leading wildcard never matches the bus's own `$` subjects.
-  if ((wild(a[0]) && b[0].startsWith('$')) || (wild(b[0]) && a[0].startsWith('$'))) return false;
+  if (skipsDollar(a, b) || skipsDollar(b, a)) return false;
+  return tokensOverlap(a, b);
+}
+
+/** True when `pattern` starts with a wildcard, which on the bus never matches `other`'s `$` subjects. */
+export function skipsDollar(pattern: readonly string[], other: readonly string[]): boolean {
+  return (pattern[0] === '*' || pattern[0] === '>') && other[0].startsWith('$');
+}
+
+/** True when some subject matches both patterns token by token (NATS's rule: no `$` exception). */
+export function tokensOverlap(a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; ; i++) {
     if (i === a.length || i === b.length) return a.length === b.length;
     const x = a[i];

@@ -330,6 +330,22 @@ describe('NATS bridge', { skip }, () => {
     assert.equal(await ask(), none);
   });
 
+  it('takes subscriptions while its NATS connection closes; the next bridge serves them', async (t) => {
+    const b = bus(t, 'closing');
+    const link = await bridge(t, b, { import: ['k31.>'] });
+    await link.flush();
+    // The window the session cannot see: nats.js has closed, its closed() promise not yet run.
+    void (link as unknown as { current: { nc: NatsConnection } }).current.nc.close();
+    const got = collect(b, 'k31.x'); // must not throw into the caller
+    await waitFor(() => link.state !== 'up', 3000, 'the link notices');
+    const again = await bridge(t, b, { import: ['k31.>'] });
+    await again.flush();
+    nc.publish('k31.x', new Uint8Array([1]));
+    await nc.flush();
+    await waitFor(() => got.length === 1, 3000, 'the subscription, subscribed in NATS again');
+    assert.deepEqual(b.errors, []);
+  });
+
   it('feeds a channel on the publishing bus through JetStream only: each message once', async (t) => {
     const a = bus(t, 'fed-a');
     const viaChannel: number[] = [];

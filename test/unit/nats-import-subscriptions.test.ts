@@ -42,6 +42,31 @@ describe('ImportSubscriptions', () => {
     assert.deepEqual(made, ['a.>', 'b.*', 'a.>', 'b.*']);
   });
 
+  it("takes NATS's view of an import's wildcards and the bus's of a subscriber's", () => {
+    const { subs, live } = rig(['>', '$sys.x']);
+    // NATS's '>' brings $ subjects (a linked bus's request replies); the bus's '>' takes none.
+    subs.set(queue(), '$inbox.leaf.*', true);
+    assert.deepEqual([...live], ['>']);
+    subs.set(queue(), '*.x', true);
+    assert.deepEqual([...live], ['>']);
+  });
+
+  it('keeps counting when NATS cannot subscribe now, and subscribes on the next first taker', () => {
+    const made: string[] = [];
+    let open = false;
+    const subs = new ImportSubscriptions(['a.>'], (pattern) => {
+      if (!open) return undefined;
+      made.push(pattern);
+      return { unsubscribe: () => undefined } as unknown as NatsSub;
+    });
+    const q = queue();
+    subs.set(q, 'a.b', true);
+    subs.set(q, 'a.b', false);
+    open = true;
+    subs.set(q, 'a.c', true);
+    assert.deepEqual(made, ['a.>']);
+  });
+
   it('counts one queue under several patterns separately', () => {
     const { subs, live } = rig(['x.>']);
     const q = queue();
