@@ -1,4 +1,5 @@
 import type { JsMsg } from 'nats';
+import { coreOf, rawReply } from './nats-message.js';
 
 /**
  * What the bridge needs from a JetStream message's acknowledgement subject (its reply subject),
@@ -17,8 +18,9 @@ export class AckSubject {
 
   /** Reads `m`'s subject; the fields hold its numbers until the next call. */
   read(m: JsMsg): void {
-    const raw = (m as { msg?: { _msg?: { reply?: unknown } } }).msg?._msg?.reply;
-    if (raw instanceof Uint8Array && this.readBytes(raw)) return;
+    const core = coreOf(m);
+    const raw = core === undefined ? undefined : rawReply(core);
+    if (raw !== undefined && this.readBytes(raw)) return;
     this.delivered = m.info.deliveryCount;
     this.streamSeq = m.info.streamSequence;
   }

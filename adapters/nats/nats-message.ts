@@ -1,4 +1,4 @@
-import type { Msg, MsgHdrs } from 'nats';
+import type { JsMsg, Msg, MsgHdrs } from 'nats';
 import {
   type PayloadCodec,
   decodeWith,
@@ -116,6 +116,17 @@ interface RawArgs {
 
 function rawArgs(m: Msg): RawArgs | undefined {
   return (m as { _msg?: RawArgs })._msg;
+}
+
+/** The core message a nats.js `JsMsg` wraps, whose raw fields are cheaper to read. */
+export function coreOf(m: JsMsg): Msg | undefined {
+  return (m as { msg?: Msg }).msg;
+}
+
+/** A message's reply subject as nats.js received it, undecoded (when it keeps it there). */
+export function rawReply(m: Msg): Uint8Array | undefined {
+  const reply = rawArgs(m)?.reply;
+  return reply instanceof Uint8Array ? reply : undefined;
 }
 
 /** The header block of a bus's QoS 1 export of bytes with nothing else to say, up to the id. */

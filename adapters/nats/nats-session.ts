@@ -34,6 +34,7 @@ import {
   Header,
   MSG_ID_HEADER,
   NatsOut,
+  coreOf,
   isPlainQos1,
   isRetry,
   readNatsMessage,
@@ -294,8 +295,7 @@ export class NatsSession implements LinkSession, Feeder, InterestWatcher, FeedHo
 
   /** {@link FeedHost.fromStream} */
   fromStream(queue: Queue, m: JsMsg): void {
-    // nats.js's JsMsg wraps the core message, whose raw fields are cheaper to read.
-    const core = (m as { msg?: Msg }).msg;
+    const core = coreOf(m);
     const subject = core === undefined ? m.subject : this.subjectIn(core);
     const headers = core !== undefined && isPlainQos1(core) ? undefined : m.headers;
     // A subject or payload that does not decode is never deliverable here.
