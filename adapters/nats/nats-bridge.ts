@@ -68,9 +68,9 @@ async function open(nats: NatsModule, s: BridgeSettings, busId: string): Promise
     reconnectJitter: s.reconnect === false ? 0 : s.reconnect.jitterMs,
     // A bus never gets its own exports back: its subscribers had them (no origin header needed).
     noEcho: true,
-    // Every JetStream publish is a request, and by default each captures two stack traces (ahead
-    // of an error that rarely comes): a third of the bridge's QoS 1 time. Errors reach users as
-    // RingbusErrors that say what failed; the client's inner async stack adds nothing to them.
+    // By default every request (JetStream API calls, link.publish at QoS 1) captures two stack
+    // traces ahead of an error that rarely comes. Errors reach users as RingbusErrors that say
+    // what failed; the client's inner async stack adds nothing to them.
     noAsyncTraces: true,
     // A NATS disconnect may be short: buffer what is published meanwhile (the client's default).
     pingInterval: 10_000,
