@@ -2,11 +2,12 @@
 import type { WorkerContender } from './contender.js';
 import { handRingInPlace, handRingSet } from './contenders/hand-ring.js';
 import { postMessageArray, postMessageOne, postMessagePacked } from './contenders/post-message.js';
-import { ringInPlace, ringSet } from './contenders/ring-api.js';
+import { ringBatch, ringInPlace, ringSet } from './contenders/ring-api.js';
 import { ringbusLink } from './contenders/ringbus-link.js';
 
 export const WORKER_CONTENDERS: readonly WorkerContender[] = [
   ringbusLink,
+  ringBatch,
   ringInPlace,
   ringSet,
   postMessageOne,

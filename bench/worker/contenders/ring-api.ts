@@ -3,9 +3,11 @@
  * frame (varint length + payload) where it goes, `reserve` → write → `commit`, with `cork()` /
  * `uncork()` around each batch so a batch costs one index store; the worker's `RingReader` hands
  * runs of frames to the links' `RangeFrameDecoder`, which calls back once per frame with its range
- * in the ring. Two ways to write the payload: copied in from a prebuilt `Uint8Array` with
- * `TypedArray.set`, or encoded in place field by field (payload.ts) — "the reserve/commit API
- * that encodes in place". A reader sleeps in `waitForData` as soon as the ring is empty (polling
+ * in the ring. Three ways to write: each payload copied in from a prebuilt `Uint8Array` with
+ * `TypedArray.set`, or encoded in place field by field (payload.ts), a reserve and a commit per
+ * frame; or a whole batch of frames encoded in place after one `reserve` and published by one
+ * `commit` — "the reserve/commit API that encodes in place" as a batch producer (a tick's entity
+ * updates) uses it, with the batch size of the packed postMessage row. A reader sleeps in `waitForData` as soon as the ring is empty (polling
  * first measured no better on the 2-core machine); a full ring makes the writer sleep in
  * `waitForSpace`.
  */
@@ -38,6 +40,12 @@ function writeFrame(writer: RingWriter, bytes: Uint8Array): void {
   writer.commit(frameBytes);
 }
 
+/**
+ * How the sender fills the ring: `set` and `in-place` reserve and commit each frame (corked per
+ * batch); `batch` reserves and commits a batch of frames at once, encoding them in place.
+ */
+type RingWrite = 'set' | 'in-place' | 'batch';
+
 class RingSender implements Sender {
   private readonly writer: RingWriter;
   private readonly view: DataView;
@@ -50,7 +58,7 @@ class RingSender implements Sender {
   constructor(
     buffer: SharedArrayBuffer,
     private readonly payloadBytes: number,
-    private readonly inPlace: boolean,
+    private readonly how: RingWrite,
     private readonly lastSeq: number
   ) {
     this.writer = new RingWriter(buffer);
@@ -63,19 +71,38 @@ class RingSender implements Sender {
   }
 
   send(from: number, to: number): void {
+    if (this.how === 'batch') return this.sendBatches(from, to);
     const { writer, frameBytes, payloadBytes, prefixBytes } = this;
     const data = writer.data;
+    const inPlace = this.how === 'in-place';
     for (let batch = from; batch < to; batch += BATCH) {
       const end = Math.min(to, batch + BATCH);
       writer.cork();
       for (let seq = batch; seq < end; seq++) {
         const at = reserve(writer, frameBytes);
         encodeVarint(payloadBytes, data, at);
-        if (this.inPlace) encodePayload(this.view, at + prefixBytes, seq, payloadBytes);
+        if (inPlace) encodePayload(this.view, at + prefixBytes, seq, payloadBytes);
         else data.set(seq === this.lastSeq ? this.lastPayload : this.payload, at + prefixBytes);
         writer.commit(frameBytes);
       }
       writer.uncork();
+    }
+  }
+
+  /** One reserve and one commit per batch: the frames are encoded back to back in between. */
+  private sendBatches(from: number, to: number): void {
+    const { writer, frameBytes, payloadBytes, prefixBytes, view } = this;
+    const data = writer.data;
+    for (let batch = from; batch < to; batch += BATCH) {
+      const end = Math.min(to, batch + BATCH);
+      const bytes = (end - batch) * frameBytes;
+      let at = reserve(writer, bytes);
+      for (let seq = batch; seq < end; seq++) {
+        encodeVarint(payloadBytes, data, at);
+        encodePayload(view, at + prefixBytes, seq, payloadBytes);
+        at += frameBytes;
+      }
+      writer.commit(bytes);
     }
   }
 
@@ -143,17 +170,21 @@ class RingPinger implements Pinger {
   }
 }
 
-function ringApi(inPlace: boolean): WorkerContender {
+const NAMES: Record<RingWrite, string> = {
+  set: 'ringbus ring: reserve/commit + TypedArray.set',
+  'in-place': 'ringbus ring: reserve/commit, encoded in place',
+  batch: `ringbus ring: reserve/commit per ${BATCH} frames, encoded in place`
+};
+
+function ringApi(how: RingWrite): WorkerContender {
   return {
-    id: inPlace ? 'ring-in-place' : 'ring-set',
-    name: inPlace
-      ? 'ringbus ring: reserve/commit, encoded in place'
-      : 'ringbus ring: reserve/commit + TypedArray.set',
+    id: how === 'set' ? 'ring-set' : how === 'in-place' ? 'ring-in-place' : 'ring-batch',
+    name: NAMES[how],
 
     openSender(worker, task) {
       const ring = createSharedRing({ capacityBytes: RING_BYTES });
       handOver(worker, [ring]);
-      return Promise.resolve(new RingSender(ring, task.payloadBytes, inPlace, task.total - 1));
+      return Promise.resolve(new RingSender(ring, task.payloadBytes, how, task.total - 1));
     },
 
     async receive(task, tally) {
@@ -169,29 +200,31 @@ function ringApi(inPlace: boolean): WorkerContender {
     },
 
     // One entry is enough: the payload is copied either way, and one 64 B frame is all it takes.
-    roundTrip: inPlace
-      ? undefined
-      : {
-          openPinger(worker, task: RoundTripTask) {
-            const toWorker = createSharedRing({ capacityBytes: RING_BYTES });
-            const toParent = createSharedRing({ capacityBytes: RING_BYTES });
-            handOver(worker, [toWorker, toParent]);
-            return Promise.resolve(new RingPinger(toWorker, toParent, task.payloadBytes));
-          },
+    roundTrip:
+      how !== 'set'
+        ? undefined
+        : {
+            openPinger(worker, task: RoundTripTask) {
+              const toWorker = createSharedRing({ capacityBytes: RING_BYTES });
+              const toParent = createSharedRing({ capacityBytes: RING_BYTES });
+              handOver(worker, [toWorker, toParent]);
+              return Promise.resolve(new RingPinger(toWorker, toParent, task.payloadBytes));
+            },
 
-          async echo(task, ready) {
-            const [toWorker, toParent] = await takeOver();
-            const reader = new RingReader(toWorker);
-            const writer = new RingWriter(toParent);
-            const decoder = new RangeFrameDecoder(task.payloadBytes, (bytes, start, end) => {
-              writeFrame(writer, bytes.subarray(start, end));
-            });
-            ready();
-            drain(reader, decoder, () => false);
+            async echo(task, ready) {
+              const [toWorker, toParent] = await takeOver();
+              const reader = new RingReader(toWorker);
+              const writer = new RingWriter(toParent);
+              const decoder = new RangeFrameDecoder(task.payloadBytes, (bytes, start, end) => {
+                writeFrame(writer, bytes.subarray(start, end));
+              });
+              ready();
+              drain(reader, decoder, () => false);
+            }
           }
-        }
   };
 }
 
-export const ringSet = ringApi(false);
-export const ringInPlace = ringApi(true);
+export const ringSet = ringApi('set');
+export const ringInPlace = ringApi('in-place');
+export const ringBatch = ringApi('batch');
