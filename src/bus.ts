@@ -614,8 +614,10 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     return this.clock.now();
   }
 
-  /** @internal {@link SessionHost.frames}, made with the first link. */
-  get frames(): FrameCache {
+  /** @internal {@link SessionHost.frames}, made with the second link. */
+  get frames(): FrameCache | undefined {
+    // A frame is reused only by another link: with one, remembering it is wasted work.
+    if (this.interestQueues.size < 2) return undefined;
     return (this.frameCache ??= new FrameCache());
   }
 

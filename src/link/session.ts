@@ -83,8 +83,8 @@ export interface SessionHost {
   /** Hands a message addressed to one of this bus's queues to it; false when it has no room. */
   deliverRemote(queue: Queue, frame: InboundFrame, origin: Upstream): boolean;
   now(): number;
-  /** Interest deliveries encoded by one link for the others. */
-  readonly frames: FrameCache;
+  /** Interest deliveries encoded by one link for the others; none while there is one link. */
+  readonly frames: FrameCache | undefined;
   reportError(error: RingbusError): void;
   /** Is a link to a bus with this id up? */
   peerConnected(id: string): boolean;
@@ -745,14 +745,14 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const enc = this.writer.encoder;
     const codec = this.settings.codec;
     // An interest delivery is the same bytes on every link: encoded once per bus.
-    const shared = sid === 0 && ttlMs === 0;
-    if (!shared || !this.host.frames.writeTo(enc, msg, msg.id, codec)) {
+    const frames = sid === 0 && ttlMs === 0 ? this.host.frames : undefined;
+    if (frames === undefined || !frames.writeTo(enc, msg, msg.id, codec)) {
       try {
         writeMsg(enc, msg, sid, tag, msg.id, msg.attempt, meta.hops, ttlMs, codec);
       } catch (err) {
         return this.unsendable(msg, tag, encodeError(err));
       }
-      if (shared) this.host.frames.remember(enc, msg, msg.id, codec);
+      frames?.remember(enc, msg, msg.id, codec);
     }
     this.counters.messagesOut++;
     this.wrote();
