@@ -1,7 +1,7 @@
 import { ErrorCode, RingbusError } from '../errors.js';
 import { NO_HEADERS } from '../message.js';
 import type { BodyReader } from './body-reader.js';
-import type { FrameEncoder } from './frame-encoder.js';
+import { type FrameEncoder, MAX_UINT_BYTES, writeUint } from './frame-encoder.js';
 import { FrameType, MsgFlag, PayloadKind } from './frame-type.js';
 
 /**
@@ -69,15 +69,21 @@ export function writeMsg(
   enc.begin(estimate(msg));
   let flags = envelopeFlags(msg, ttlMs);
   if (tag !== 0) flags |= MsgFlag.QOS1;
-  enc.u8(FrameType.MSG);
-  enc.u8(flags);
-  enc.uint(sid);
-  if (tag !== 0) enc.uint(tag);
-  enc.uint(id);
-  enc.uint(attempt);
-  enc.uint(hops);
+  // The head goes straight into the buffer: a call per field cost a fifth of the frame.
+  let at = enc.room(MSG_HEAD_BYTES);
+  const b = enc.target;
+  b[at++] = FrameType.MSG;
+  b[at++] = flags;
+  at = writeUint(b, at, sid);
+  if (tag !== 0) at = writeUint(b, at, tag);
+  at = writeUint(b, at, id);
+  at = writeUint(b, at, attempt);
+  enc.advance(writeUint(b, at, hops));
   writeEnvelope(enc, msg, ttlMs, codec);
 }
+
+/** Type, flags, five field integers: the head of a MSG frame at its longest. */
+const MSG_HEAD_BYTES = 2 + 5 * MAX_UINT_BYTES;
 
 /**
  * Writes a PUB frame (§4.2): publish on the peer's bus; `pubId` > 0 asks for a PUBACK.

@@ -170,22 +170,23 @@ export class FrameEncoder {
    * @param value - an integer in [0, 2^53 − 1]; the caller guarantees it (ids and counters)
    */
   uint(value: number): void {
-    this.ensure(8);
-    const b = this.buffer;
-    let v = value;
-    if (v <= 0xffffffff) {
-      // Integer ops while they are exact: ids and counters almost always fit 32 bits.
-      while (v > 0x7f) {
-        b[this.used++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-    } else {
-      while (v >= 0x80) {
-        b[this.used++] = (v % 0x80) | 0x80;
-        v = Math.floor(v / 0x80);
-      }
-    }
-    b[this.used++] = v;
+    this.ensure(MAX_UINT_BYTES);
+    this.used = writeUint(this.buffer, this.used, value);
+  }
+
+  /**
+   * Makes room for `bytes` more bytes of the current frame and returns where they start in
+   * {@link FrameEncoder.target}: a hot frame's fields are written there directly, then
+   * {@link FrameEncoder.advance} says how far.
+   */
+  room(bytes: number): number {
+    this.ensure(bytes);
+    return this.used;
+  }
+
+  /** Marks the bytes up to `position` of {@link FrameEncoder.target} written (after `room`). */
+  advance(position: number): void {
+    this.used = position;
   }
 
   /** Writes a string field: its UTF-8 byte length as a field integer, then the bytes. */
@@ -334,6 +335,34 @@ export class FrameEncoder {
     this.taken = 0;
     this.buffer = next;
   }
+}
+
+/** Longest field integer: 53 bits take 8 bytes. */
+export const MAX_UINT_BYTES = 8;
+
+/**
+ * Writes an unsigned LEB128 field integer (docs/protocol.md §2.1) at `at`, which must have
+ * {@link MAX_UINT_BYTES} of room; returns the offset after it.
+ *
+ * @param value - an integer in [0, 2^53 − 1]; the caller guarantees it (ids and counters)
+ */
+export function writeUint(into: Uint8Array, at: number, value: number): number {
+  let v = value;
+  let i = at;
+  if (v <= 0xffffffff) {
+    // Integer ops while they are exact: ids and counters almost always fit 32 bits.
+    while (v > 0x7f) {
+      into[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+  } else {
+    while (v >= 0x80) {
+      into[i++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+  }
+  into[i] = v;
+  return i + 1;
 }
 
 /**

@@ -34,6 +34,23 @@ function inPlace(enc: FrameEncoder, estimate: number, body: Uint8Array): void {
 }
 
 void describe('FrameEncoder in-place writer', () => {
+  void it('writes directly where room() says, also when the room takes a new buffer', () => {
+    const enc = new FrameEncoder();
+    // Fill most of the first buffer (4 KiB), so the second frame's room does not fit in it.
+    inPlace(enc, 4000, filled(4000, 7));
+    enc.begin(3);
+    enc.u8(0x21);
+    const before = enc.target;
+    const at = enc.room(200);
+    assert.notEqual(enc.target, before, 'a new buffer, the frame begun moved into it');
+    enc.target.set([0xaa, 0xbb], at);
+    enc.advance(at + 2);
+    enc.end();
+    const [first, second] = bodies(enc.take());
+    assert.deepEqual(first, filled(4000, 7));
+    assert.equal(hex(second), '21 aa bb');
+  });
+
   void it('writes a frame in place with each field writer', () => {
     const enc = new FrameEncoder();
     enc.begin(16);
