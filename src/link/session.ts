@@ -31,6 +31,7 @@ import type { Handler, Subscription } from '../subscription.js';
 import { type Permissions, forbidden, sameToken } from './permissions.js';
 import type { FrameCache } from './frame-cache.js';
 import { FrameWriter } from './frame-writer.js';
+import { TagTable } from './tag-table.js';
 import type { Connection } from './transport.js';
 import { parsePattern } from '../subject.js';
 
@@ -178,7 +179,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   /** Outbound: proxies of the peer's subscriptions, by the peer's sid. */
   private readonly proxies = new Map<number, Subscription>();
   /** Outbound QoS 1 deliveries waiting for the peer's ack, by tag. */
-  private readonly unacked = new Map<number, Message>();
+  private readonly unacked = new TagTable<Message>();
   private tagSeq = 0;
   /** Inbound: what this bus advertised, by queue and by sid. */
   private readonly advertised = new Map<Queue, number>();
@@ -683,11 +684,9 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const n = r.uint();
     if (n > r.remaining) throw protocol('ACK: more tags announced than the frame holds');
     for (let i = 0; i < n; i++) {
-      const tag = r.uint();
-      const msg = this.unacked.get(tag);
-      if (msg === undefined) continue; // redelivered meanwhile (timeout) or unsubscribed
-      this.unacked.delete(tag);
-      msg.ack();
+      const msg = this.unacked.take(r.uint());
+      // Undefined: redelivered meanwhile (timeout) or unsubscribed.
+      msg?.ack();
     }
     r.done('ACK');
   }
@@ -696,10 +695,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const tag = r.uint();
     const delayMs = Math.min(r.uint(), MAX_DURATION_MS);
     r.done('NACK');
-    const msg = this.unacked.get(tag);
-    if (msg === undefined) return;
-    this.unacked.delete(tag);
-    msg.nack(delayMs);
+    this.unacked.take(tag)?.nack(delayMs);
   }
 
   private onPubAck(r: BodyReader): void {
@@ -761,7 +757,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   private unsendable(msg: Message, tag: number, error: RingbusError | undefined): void {
     this.counters.refused++;
     if (tag !== 0) {
-      this.unacked.delete(tag);
+      this.unacked.take(tag);
       msg.ack(); // it can never cross this link; retrying would loop
     }
     if (error !== undefined) this.host.reportError(error);
@@ -901,9 +897,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 
   private forgetUnacked(proxy: Subscription): void {
-    for (const [tag, msg] of this.unacked) {
-      if ((msg as { consumer?: unknown }).consumer === proxy) this.unacked.delete(tag);
-    }
+    this.unacked.deleteWhere((msg) => (msg as { consumer?: unknown }).consumer === proxy);
   }
 }
 
