@@ -39,7 +39,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('forget'), mod: fc.integer({ min: 2, max: 5 }) })
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear') }) }
-) as fc.Arbitrary<Op>;
+);
 
 const firstTag = fc.constantFrom(1, 2 ** 31 - 300, 2 ** 32 - 300, 2 ** 53 - 2_000_000);
 
