@@ -1051,6 +1051,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (patterns === undefined) this.index.remove(queue.tokens, queue);
     else for (const pattern of patterns) this.removeInterest(queue, pattern);
     this.interestQueues.delete(queue);
+    // Back to one link: nothing reuses the remembered frames, which would hold their messages.
+    if (this.interestQueues.size < 2) this.frameCache = undefined;
     this.gen++;
     const r = this.retiredTotals;
     r.delivered += queue.delivered;

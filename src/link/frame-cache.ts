@@ -23,10 +23,15 @@ export class FrameCache {
   private readonly starts = new Int32Array(SLOTS);
   private readonly ends = new Int32Array(SLOTS);
 
-  /** Appends the cached frame of `msg` to `enc` (by reference); false when there is none. */
+  /**
+   * Appends the cached frame of `msg` to `enc` (by reference); false when there is none, or when
+   * it may exceed what `enc`'s peer accepts (then `enc` encodes it, and refuses it if too large).
+   */
   writeTo(enc: FrameEncoder, msg: object, id: number, codec: PayloadCodec | undefined): boolean {
     const slot = id & (SLOTS - 1);
     if (this.messages[slot] !== msg || this.codecs[slot] !== codec) return false;
+    // The range holds the length prefix too: a frame within 5 bytes of the limit is re-encoded.
+    if (this.ends[slot] - this.starts[slot] > enc.maxFrameBytes) return false;
     enc.share(this.buffers[slot], this.starts[slot], this.ends[slot]);
     return true;
   }

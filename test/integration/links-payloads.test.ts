@@ -192,6 +192,39 @@ describe('payloads across a link', () => {
     }
   });
 
+  it('never shares a frame with a link whose peer takes smaller frames than its encoder', async (t) => {
+    // The first link encodes the fan-out and the others write the same bytes: a peer with a
+    // smaller maxFrameBytes must get the link's own refusal (counted), not a frame it rejects.
+    const hub = new Bus({ id: 'hub-limits' });
+    const large = new Bus({ id: 'large' });
+    const small = new Bus({ id: 'small' });
+    t.after(async () => {
+      await Promise.all([large.close(), small.close()]);
+      await hub.close();
+    });
+    const listener = await hub.listen('tcp://127.0.0.1:0');
+    const toLarge = collect<Uint8Array>(large, 'big.>');
+    const toSmall = collect<Uint8Array>(small, 'big.>');
+    const smallEvents = new LinkEvents(small);
+    await large.connect(listener.url, { reconnect: false });
+    const smallLink = await small.connect(listener.url, { reconnect: false, maxFrameBytes: 4096 });
+    hub.publish('big.a', new Uint8Array(8000));
+    hub.publish('big.b', new Uint8Array(100));
+    await Promise.all(listener.links.map((l) => l.flush()));
+    assert.deepEqual(
+      toLarge.map((m) => m.payload.length),
+      [8000, 100]
+    );
+    assert.deepEqual(
+      toSmall.map((m) => m.payload.length),
+      [100]
+    );
+    assert.equal(smallLink.state, 'up');
+    assert.deepEqual([smallEvents.downs, smallEvents.errorCodes], [[], []]);
+    const refused = listener.links.map((l) => l.stats().refused).sort();
+    assert.deepEqual(refused, [0, 1], 'the small peer’s link refused the large message');
+  });
+
   it('closes a link that receives a codec payload without a codec (ERR_PROTOCOL)', async (t) => {
     const { server, client, link } = await linkPair(t, {
       connect: { codec: mapCodec },
