@@ -1,25 +1,30 @@
 /** Slots of a new table, and the most it grows to (a power of two each). */
 const INITIAL_SLOTS = 256;
-const MAX_SLOTS = 64 * 1024;
+const MAX_SLOTS = 8 * 1024;
 
 /**
  * What a link delivered and awaits an ack for, by delivery tag. Tags are handed out in sequence
  * and mostly settled in order, so a table indexed by `tag & mask` holds them: no hashing, no
  * allocation per entry. A tag whose slot an older entry still holds doubles the table (entries
- * apart by less than its size never share a slot); past {@link MAX_SLOTS} the older entry moves
- * to a Map of stragglers instead. A Map alone cost about 140 ns per set, get and delete with
- * 4096 entries held; this about 9 ns.
+ * apart by less than its size never share a slot) up to {@link MAX_SLOTS} (128 KiB, scanned by
+ * `deleteWhere`); past that the older entry moves to a Map of stragglers: a delivery held while
+ * thousands of newer ones are settled costs one Map entry, not a larger table. A Map alone cost
+ * about 140 ns per set, get and delete with 4096 entries held; this about 9 ns.
  *
  * @internal
  */
 export class TagTable<T> {
-  private values: (T | undefined)[] = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
+  private values: (T | undefined)[] = [];
   /** Tags up to 2^53: doubles, not int32. */
-  private tags = new Float64Array(INITIAL_SLOTS);
-  private mask = INITIAL_SLOTS - 1;
+  private tags = new Float64Array(0);
+  private mask = 0;
   private readonly stragglers = new Map<number, T>();
   /** Entries held. */
   size = 0;
+
+  constructor() {
+    this.allocate(INITIAL_SLOTS);
+  }
 
   /** Holds `value` under `tag`, a tag not held (each is used once). */
   set(tag: number, value: T): void {
@@ -72,20 +77,24 @@ export class TagTable<T> {
     }
   }
 
+  /** Removes everything, and gives back what the table grew to. */
   clear(): void {
-    this.values.fill(undefined);
+    this.allocate(INITIAL_SLOTS);
     this.stragglers.clear();
     this.size = 0;
+  }
+
+  private allocate(capacity: number): void {
+    this.values = new Array<T | undefined>(capacity).fill(undefined);
+    this.tags = new Float64Array(capacity);
+    this.mask = capacity - 1;
   }
 
   /** Doubles the table; entries in different slots before are in different slots after. */
   private grow(): void {
     const values = this.values;
     const tags = this.tags;
-    const capacity = values.length * 2;
-    this.values = new Array<T | undefined>(capacity).fill(undefined);
-    this.tags = new Float64Array(capacity);
-    this.mask = capacity - 1;
+    this.allocate(values.length * 2);
     for (let slot = 0; slot < values.length; slot++) {
       const value = values[slot];
       if (value === undefined) continue;
