@@ -5,7 +5,7 @@ import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect } from 'nats';
+import { ErrorCode as NatsErrorCode, connect } from 'nats';
 import { Bus } from '../../adapters/node.js';
 import { missingNatsServer, startNatsServer } from '../helpers/nats-cluster.js';
 import { waitFor } from '../helpers/wait.js';
@@ -347,7 +347,15 @@ describe('ringbus serve with NATS bridges', { skip: noNats }, () => {
     await nc.flush();
 
     const sub = await subscribed(t, [urls[0], 'in.>', '--count', '1']);
-    nc.publish('in.a', 'from nats');
+    // The bridge subscribes to its import in NATS once the sub's interest reached it, which the
+    // sub's "subscribed" line does not wait for. Until then a request hears "no responders" at
+    // once and nothing is delivered; the first one that does not was delivered (nobody answers).
+    const ask = (): Promise<string | undefined> =>
+      nc.request('in.a', 'from nats', { timeout: 250 }).then(
+        () => undefined,
+        (err: { code?: string }) => err.code
+      );
+    while ((await ask()) === NatsErrorCode.NoResponders);
     const r = await sub.result();
     assert.deepEqual([r.code, r.stdout], [0, 'in.a from nats\n'], r.stderr);
     const pub = await runCli(t, ['pub', urls[0], 'out.b', 'to nats']);
