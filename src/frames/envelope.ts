@@ -69,7 +69,8 @@ export function writeMsg(
   enc.begin(estimate(msg));
   let flags = envelopeFlags(msg, ttlMs);
   if (tag !== 0) flags |= MsgFlag.QOS1;
-  // The head goes straight into the buffer: a call per field cost a fifth of the frame.
+  // The head goes straight into the buffer: a call and a room check per field cost about an
+  // eighth of encoding a 64-byte message.
   let at = enc.room(MSG_HEAD_BYTES);
   const b = enc.target;
   b[at++] = FrameType.MSG;
