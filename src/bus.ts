@@ -616,9 +616,13 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
 
   /** @internal {@link SessionHost.frames}, made with the second link. */
   get frames(): FrameCache | undefined {
-    // A frame is reused only by another link: with one, remembering it is wasted work.
-    if (this.interestQueues.size < 2) return undefined;
+    if (!this.sharesFrames) return undefined;
     return (this.frameCache ??= new FrameCache());
+  }
+
+  /** A frame is reused only by another link: with one, remembering it is wasted work. */
+  private get sharesFrames(): boolean {
+    return this.interestQueues.size >= 2;
   }
 
   /** @internal {@link QueueHost} */
@@ -1051,8 +1055,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     if (patterns === undefined) this.index.remove(queue.tokens, queue);
     else for (const pattern of patterns) this.removeInterest(queue, pattern);
     this.interestQueues.delete(queue);
-    // Back to one link: nothing reuses the remembered frames, which would hold their messages.
-    if (this.interestQueues.size < 2) this.frameCache = undefined;
+    // Back to one link: the remembered frames would hold their messages for nothing.
+    if (!this.sharesFrames) this.frameCache = undefined;
     this.gen++;
     const r = this.retiredTotals;
     r.delivered += queue.delivered;
