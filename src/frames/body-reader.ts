@@ -36,6 +36,20 @@ export class BodyReader {
     return this.body[this.pos++];
   }
 
+  /**
+   * The byte `ahead` places after the next unread one, left unread; 0x100 past the body's end, so
+   * a range check on it fails. For a frame's fast path over one-byte fields (then {@link skip}).
+   */
+  peek(ahead: number): number {
+    const at = this.pos + ahead;
+    return at < this.end ? this.body[at] : 0x100;
+  }
+
+  /** Reads past `n` bytes that {@link peek} returned. */
+  skip(n: number): void {
+    this.pos += n;
+  }
+
   /** An unsigned LEB128 integer of up to 53 bits, shortest encoding only. */
   uint(): number {
     const b = this.body;

@@ -112,6 +112,7 @@ export function writePub(
 
 /** Reads a MSG frame's fields after its type byte into `into`. @throws `ERR_PROTOCOL` */
 export function readMsg(r: BodyReader, into: InboundFrame, codec: PayloadCodec | undefined): void {
+  if (readPlainMsg(r, into, codec)) return;
   const flags = r.u8();
   into.flags = flags;
   into.sid = r.uint();
@@ -127,6 +128,38 @@ export function readMsg(r: BodyReader, into: InboundFrame, codec: PayloadCodec |
     );
   }
   readEnvelope(r, into, flags, codec);
+}
+
+/**
+ * The common MSG in one pass: no flags (QoS 0; no TTL, headers or reply) and one-byte sid, attempt
+ * and hops. Reading those field by field cost about a tenth of a delivery's receive path. False,
+ * with nothing read, for any other frame: the full reader checks and reads it.
+ */
+function readPlainMsg(r: BodyReader, into: InboundFrame, codec: PayloadCodec | undefined): boolean {
+  const sid = r.peek(1);
+  if (r.peek(0) !== 0 || sid >= 0x80) return false;
+  const start = r.pos;
+  r.skip(2);
+  const id = r.uint();
+  const attempt = r.peek(0);
+  const hops = r.peek(1);
+  if (attempt === 0 || attempt >= 0x80 || hops >= 0x80) {
+    r.pos = start;
+    return false;
+  }
+  r.skip(2);
+  into.flags = 0;
+  into.sid = sid;
+  into.tag = 0;
+  into.id = id;
+  into.attempt = attempt;
+  into.hops = hops;
+  into.ttlMs = 0;
+  into.topic = r.subject();
+  into.headers = NO_HEADERS;
+  into.replyTo = undefined;
+  into.payload = readPayload(r, codec);
+  return true;
 }
 
 /** Reads a PUB frame's fields after its type byte into `into` (`sid` holds the pubId). */

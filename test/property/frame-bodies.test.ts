@@ -122,6 +122,29 @@ const pubCase: fc.Arbitrary<PubCase> = fc
 
 const frameCase = fc.oneof(msgCase, pubCase);
 
+/** A field integer, mostly of one byte (the one-pass reader's limit), else just over or anything. */
+const field = (min: number): fc.Arbitrary<number> =>
+  fc.oneof(
+    { arbitrary: fc.integer({ min, max: 127 }), weight: 4 },
+    fc.constantFrom(128, 129, 255, 256, 16383, 16384),
+    fc.integer({ min, max: Number.MAX_SAFE_INTEGER })
+  );
+
+/** A plain QoS 0 delivery (no TTL, headers or reply): what readMsg reads in one pass. */
+const plainMsgCase: fc.Arbitrary<MsgCase> = fc
+  .record({ topic, payload, sid: field(0), id: field(0), attempt: field(1), hops: field(0) })
+  .map(({ topic, payload, sid, id, attempt, hops }) => ({
+    kind: 'MSG' as const,
+    env: { topic, payload },
+    replyTo: undefined,
+    ttlMs: 0,
+    sid,
+    tag: 0,
+    id,
+    attempt,
+    hops
+  }));
+
 /** Carries structured payloads as bytes of its own (kind 3): tagged JSON. */
 const taggedJson: PayloadCodec = {
   encode: (v) => new TextEncoder().encode(`codec:${JSON.stringify(v)}`),
@@ -223,6 +246,22 @@ void describe('MSG and PUB bodies (property)', () => {
     );
   });
 
+  void it('round-trip plain deliveries between any others, one-byte fields or not', () => {
+    fc.assert(
+      fc.property(
+        // The reader is reused: a plain frame after a full one must not keep its fields.
+        fc.array(fc.oneof(plainMsgCase, frameCase), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (cases, points) => {
+          const enc = new FrameEncoder(MAX);
+          for (const c of cases) write(enc, c, undefined);
+          assert.deepEqual(decode(split(enc.take(), points), undefined), cases.map(expected));
+        }
+      ),
+      { seed: SEED, numRuns: 300 }
+    );
+  });
+
   void it('round-trip structured payloads through a link codec (kind 3)', () => {
     fc.assert(
       fc.property(fc.array(frameCase, { minLength: 1, maxLength: 6 }), (cases) => {
@@ -264,7 +303,7 @@ void describe('MSG and PUB bodies (property)', () => {
       // A valid body with some bytes overwritten or cut short.
       fc
         .record({
-          c: frameCase,
+          c: fc.oneof(plainMsgCase, frameCase),
           edits: fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }),
           cut: fc.nat()
         })
