@@ -23,6 +23,7 @@ import {
 } from '../frames/envelope.js';
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
+import { clockNow } from '../clock.js';
 import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
 import type { Message, PublishMeta, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
@@ -195,9 +196,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   readonly plainMetas: (PublishMeta | undefined)[] = [];
   private readonly publishes = new Map<number, PendingPublish>();
   private pubSeq = 0;
-  private idleTicks = 0;
-  private framesAtTick = 0;
-  private keepalive: ReturnType<typeof setInterval> | undefined = undefined;
+  /** Bus clock times of the last chunk read and the last keepalive PING sent. */
+  private lastInbound = 0;
+  private lastPing = 0;
+  private keepalive: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly keepaliveBound = (): void => this.checkKeepalive();
   private deadline: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(
@@ -378,6 +381,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   private onData(chunk: Uint8Array): void {
     this.counters.bytesIn += chunk.length;
+    this.lastInbound = this.host.now();
     const err = this.decoder.push(chunk);
     if (err !== undefined) this.fail(err);
   }
@@ -834,21 +838,31 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 
   private startKeepalive(): void {
+    if (this.settings.keepaliveMs === 0) return;
+    this.lastPing = clockNow();
+    this.checkKeepalive();
+  }
+
+  /**
+   * PINGs every interval, and drops the peer once nothing came for 2 intervals: a live peer
+   * answers every PING. Wakes at whichever is due first, so a dead peer is found within 2
+   * intervals of its last frame (a fixed tick would take up to 3).
+   */
+  private checkKeepalive(): void {
     const every = this.settings.keepaliveMs;
-    if (every === 0) return;
-    this.keepalive = setInterval(() => {
-      // A live peer answers every PING, so a whole interval without a frame means trouble.
-      if (this.counters.framesIn === this.framesAtTick) this.idleTicks++;
-      else this.idleTicks = 0;
-      this.framesAtTick = this.counters.framesIn;
-      if (this.idleTicks >= 2) {
-        this.fail(
-          new RingbusError(ErrorCode.TIMEOUT, `peer silent for 2 keepalive intervals (${every} ms)`)
-        );
-        return;
-      }
+    const now = clockNow();
+    if (now - this.lastInbound >= 2 * every) {
+      this.fail(
+        new RingbusError(ErrorCode.TIMEOUT, `peer silent for 2 keepalive intervals (${every} ms)`)
+      );
+      return;
+    }
+    if (now - this.lastPing >= every) {
+      this.lastPing = now;
       this.writePing(FrameType.PING, 0);
-    }, every);
+    }
+    const due = Math.min(this.lastPing + every, this.lastInbound + 2 * every);
+    this.keepalive = setTimeout(this.keepaliveBound, Math.max(1, due - now));
     unref(this.keepalive);
   }
 
@@ -876,7 +890,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     const wasUp = this.state === State.UP;
     this.state = State.CLOSED;
     clearTimeout(this.deadline);
-    clearInterval(this.keepalive);
+    clearTimeout(this.keepalive);
     this.writer.stop();
     if (wasUp) this.host.unwatch(this);
     this.unacked.clear();

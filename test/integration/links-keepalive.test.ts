@@ -47,6 +47,26 @@ describe('keepalive and timeouts', () => {
     );
   });
 
+  it('drops a silent peer within 2 keepalive intervals of its last frame', async (t) => {
+    const every = 200;
+    const server = makeBus(t);
+    const events = new LinkEvents(server);
+    const listener = await server.listen('tcp://127.0.0.1:0', { keepaliveMs: every });
+    const peer = await openRawPeer(listener.url);
+    t.after(() => peer.destroy());
+    await peer.write(helloFrame({ bus: 'mute', keepaliveMs: 0 }));
+    // Timers fire in the order they are due, so a late event loop delays this one as much as the
+    // link's own: the link is down before it fires iff it gave up within 2.25 intervals.
+    let due = false;
+    const timer = setTimeout(() => (due = true), 2.25 * every);
+    t.after(() => clearTimeout(timer));
+    await events.downCount(1, 10 * every);
+    assert.equal(due, false, 'the link went down within 2.25 keepalive intervals');
+    assert.equal(events.downs[0].error?.code, ErrorCode.TIMEOUT);
+    const pings = peer.frames().filter((f) => f.type === FrameType.PING).length;
+    assert.ok(pings >= 1 && pings <= 2, `one PING per interval before that (got ${pings})`);
+  });
+
   it('keeps a healthy idle link up across many keepalive intervals', async (t) => {
     const { client, link, accepted } = await linkPair(t, {
       listen: { keepaliveMs: 20 },
