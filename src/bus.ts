@@ -30,7 +30,13 @@ import {
   resolveSubscribeOptions,
   subscribeOptionsSchema
 } from './options.js';
-import { type DeadLetterReason, type DropReason, type Feeder, Queue } from './queue.js';
+import {
+  type DeadLetterReason,
+  type DropReason,
+  type Feeder,
+  Queue,
+  isInterestQueue
+} from './queue.js';
 import type { DurableStore, RecoveredChannel, RecoveredMessage } from './store.js';
 import { environment } from './link/transport.js';
 import { matches, parsePattern, parseSubject } from './subject.js';
@@ -779,7 +785,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     for (const sub of this.subscriptions.values()) {
       const q = sub.queue;
       if (sub.channel !== undefined || this.interestQueues.has(q)) continue;
-      if (q.qos === 0) patterns.push([q.pattern, q]);
+      if (isInterestQueue(q)) patterns.push([q.pattern, q]);
       else queues.push(q);
     }
     for (const [q, set] of this.interestQueues) for (const p of set) patterns.push([p, q]);
@@ -964,7 +970,7 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
   /** Tells the links about a queue that appeared, changed consumers or went away. */
   private announce(queue: Queue): void {
     if (this.watchers.size === 0 || this.interestQueues.has(queue)) return;
-    const interestOnly = queue.channel === undefined && queue.qos === 0;
+    const interestOnly = isInterestQueue(queue);
     for (const w of this.watchers) {
       if (!interestOnly) w.queueChanged(queue);
       else if (queue.closed) w.patternRemoved(queue.pattern, queue);

@@ -702,3 +702,13 @@ function settleUpstream(msg: Message): void {
 function unrefTimer(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
+
+/**
+ * A private QoS 0 queue that keeps every message: links carry its pattern as interest (one send
+ * queue per link). Any other queue is advertised by id, with its options: a conflated one is
+ * conflated on the sending bus too, so a slow link keeps each topic's latest message.
+ * @internal
+ */
+export function isInterestQueue(queue: Queue): boolean {
+  return queue.channel === undefined && queue.qos === 0 && !queue.conflate;
+}

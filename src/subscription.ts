@@ -47,8 +47,8 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   readonly isPush: boolean;
   /** @internal */
   readonly queue: Queue;
-  /** @internal */
-  readonly maxInFlight: number;
+  /** @internal changes only for a proxy, whose peer sends CREDIT */
+  maxInFlight: number;
   /** @internal */
   readonly autoAck: boolean;
   /** @internal a QoS 1 push subscription with autoAck: a handler's return acks */
@@ -118,6 +118,13 @@ export class Subscription<P = unknown> implements AsyncIterable<Message<P>> {
   /** Stops delivery to this subscription; its queue keeps filling (bounded). */
   pause(): void {
     this.paused = true;
+  }
+
+  /** @internal A proxy's new credit (its peer's CREDIT frame); more lets waiting messages go. */
+  setMaxInFlight(maxInFlight: number): void {
+    const more = maxInFlight > this.maxInFlight;
+    this.maxInFlight = maxInFlight;
+    if (more && !this.closed) this.queue.wake();
   }
 
   /** Resumes delivery after {@link Subscription.pause}. */

@@ -60,6 +60,11 @@ export const subSchema = z.strictObject({
 /** A decoded SUB frame. */
 export type SubFrame = z.infer<typeof subSchema>;
 
+/** CREDIT: a new `credit` for the subscription `sid` (§3.3). */
+export const creditSchema = z.strictObject({ sid: uint(1), credit: uint(1, MAX_IN_FLIGHT) });
+/** A decoded CREDIT frame. */
+export type CreditFrame = z.infer<typeof creditSchema>;
+
 /** UNSUB: ends the subscription `sid`. */
 export const unsubSchema = z.strictObject({ sid: uint(1) });
 

@@ -12,6 +12,7 @@ export const FrameType = {
   UNSUB: 0x11,
   INTEREST: 0x12,
   UNINTEREST: 0x13,
+  CREDIT: 0x14,
   MSG: 0x20,
   PUB: 0x21,
   ACK: 0x22,

@@ -1,10 +1,12 @@
 import { ErrorCode, RingbusError } from '../errors.js';
 import { BodyReader } from '../frames/body-reader.js';
 import {
+  type CreditFrame,
   type ErrorFrame,
   type Hello,
   PROTOCOL_VERSION,
   type SubFrame,
+  creditSchema,
   errorSchema,
   helloSchema,
   interestSchema,
@@ -24,10 +26,10 @@ import {
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
 import { clockNow } from '../clock.js';
-import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MIN_FRAME_BYTES } from '../limits.js';
+import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MAX_IN_FLIGHT, MIN_FRAME_BYTES } from '../limits.js';
 import type { Message, PublishMeta, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
-import type { Queue } from '../queue.js';
+import { type Queue, isInterestQueue } from '../queue.js';
 import type { Handler, Subscription } from '../subscription.js';
 import { type Permissions, forbidden, sameToken } from './permissions.js';
 import type { FrameCache } from './frame-cache.js';
@@ -184,6 +186,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   private tagSeq = 0;
   /** Inbound: what this bus advertised, by queue and by sid. */
   private readonly advertised = new Map<Queue, number>();
+  /** The credit last sent for each advertised sid. */
+  private readonly credits = new Map<number, number>();
   private readonly bySid = new Map<number, Queue>();
   private sidSeq = 0;
   private readonly patternCounts = new Map<string, number>();
@@ -363,18 +367,37 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       queue.feeder === undefined &&
       this.mayForward(queue.pattern) &&
       queue.consumers.some((c) => c.link !== this) &&
-      (queue.channel !== undefined || queue.qos === 1);
+      !isInterestQueue(queue);
     const sid = this.advertised.get(queue);
     if (wanted && sid === undefined) {
       const id = ++this.sidSeq;
+      const credit = this.creditOf(queue);
       this.advertised.set(queue, id);
       this.bySid.set(id, queue);
-      this.control(FrameType.SUB, subFrameOf(queue, id));
+      this.credits.set(id, credit);
+      this.control(FrameType.SUB, subFrameOf(queue, id, credit));
+    } else if (wanted && sid !== undefined) {
+      const credit = this.creditOf(queue);
+      if (credit === this.credits.get(sid)) return;
+      this.credits.set(sid, credit);
+      this.control(FrameType.CREDIT, { sid, credit });
     } else if (!wanted && sid !== undefined) {
       this.advertised.delete(queue);
       this.bySid.delete(sid);
+      this.credits.delete(sid);
       this.control(FrameType.UNSUB, { sid });
     }
+  }
+
+  /**
+   * How many unacked deliveries the peer may send for `queue`: what its consumers here (not the
+   * peer's own proxies) may hold at once, their `maxInFlight` summed, at most its capacity. As
+   * NSQ's RDY: the rest stays at home, where other consumers of a shared channel can take it.
+   */
+  private creditOf(queue: Queue): number {
+    let credit = 0;
+    for (const c of queue.consumers) if (c.link !== this) credit += c.maxInFlight;
+    return Math.max(1, Math.min(credit, queue.capacity, MAX_IN_FLIGHT));
   }
 
   // --- inbound ------------------------------------------------------------------------------
@@ -435,6 +458,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
         return this.onSub(readControl(r, subSchema, 'SUB'));
       case FrameType.UNSUB:
         return this.onUnsub(readControl(r, unsubSchema, 'UNSUB').sid);
+      case FrameType.CREDIT:
+        return this.onCredit(readControl(r, creditSchema, 'CREDIT'));
       case FrameType.INTEREST:
         return this.onInterest(readControl(r, interestSchema, 'INTEREST').pattern, true);
       case FrameType.UNINTEREST:
@@ -515,6 +540,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       if (queue !== undefined) {
         this.bySid.delete(e.sid);
         this.advertised.delete(queue);
+        this.credits.delete(e.sid);
       }
     }
     this.host.reportError(error);
@@ -565,6 +591,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     this.proxies.delete(sid);
     this.forgetUnacked(proxy);
     proxy.unsubscribe();
+  }
+
+  private onCredit(c: CreditFrame): void {
+    // Unknown: refused earlier, or crossed an UNSUB.
+    this.proxies.get(c.sid)?.setMaxInFlight(c.credit);
   }
 
   private onInterest(pattern: string, add: boolean): void {
@@ -900,6 +931,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     this.interestSub = undefined;
     this.remotePatterns.clear();
     this.advertised.clear();
+    this.credits.clear();
     this.bySid.clear();
     this.patternCounts.clear();
     this.acks = [];
@@ -915,7 +947,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 }
 
-function subFrameOf(queue: Queue, sid: number): SubFrame {
+function subFrameOf(queue: Queue, sid: number, credit: number): SubFrame {
   const frame: SubFrame = {
     sid,
     pattern: queue.pattern,
@@ -925,7 +957,7 @@ function subFrameOf(queue: Queue, sid: number): SubFrame {
     conflate: queue.conflate,
     ackTimeoutMs: queue.ackTimeoutMs,
     maxAttempts: queue.maxAttempts,
-    credit: Math.min(queue.capacity, 1 << 20)
+    credit
   };
   if (queue.channel !== undefined) frame.channel = queue.channel;
   return frame;

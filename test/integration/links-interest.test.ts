@@ -87,6 +87,29 @@ describe('interest propagation', () => {
     assert.deepEqual(all, [...topics, 'x.y.z']);
   });
 
+  it('conflates a remote conflated subscription on the sending bus: each topic once, the latest', async (t) => {
+    const got: [string, unknown][] = [];
+    const { server, link, accepted } = await linkPair(t, {
+      server: { dispatch: 'manual' }, // its queues hold what is published until flush()
+      before: (_s, c) =>
+        void c.subscribe('sim.entity.*', (m) => void got.push([m.topic, m.payload]), {
+          conflate: true
+        })
+    });
+    for (let tick = 1; tick <= 50; tick++)
+      for (const e of ['a', 'b', 'c']) server.publish(`sim.entity.${e}`, tick);
+    server.flush();
+    await link.flush();
+    assert.equal(accepted.stats().messagesOut, 3, 'three MSG frames crossed, not 150');
+    assert.deepEqual(got, [
+      ['sim.entity.a', 50],
+      ['sim.entity.b', 50],
+      ['sim.entity.c', 50]
+    ]);
+    const queue = server.stats().queues.find((q) => q.pattern === 'sim.entity.*');
+    assert.equal(queue?.conflated, 147, "the subscriber's queue on the sending bus conflated");
+  });
+
   it('sends a message matching several patterns once; the receiver fans it out', async (t) => {
     const { server, client, link } = await linkPair(t, {
       before: (_s, c) => {

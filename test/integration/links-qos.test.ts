@@ -67,6 +67,68 @@ describe('QoS 1 across a link (the server is the home bus)', () => {
     assert.equal(channelStats(server, 'jobs.*', 'w').acked, 3);
   });
 
+  it('sends a remote consumer no more than its maxInFlight; the rest stays home for others', async (t) => {
+    const held: Message[] = [];
+    const { server, link } = await linkPair(t, {
+      before: (_s, c) =>
+        void c.subscribe('jobs.*', (m) => void held.push(m), {
+          channel: 'w',
+          qos: 1,
+          autoAck: false,
+          maxInFlight: 2
+        })
+    });
+    for (let i = 0; i < 10; i++) server.publish('jobs.a', i, { qos: 1 });
+    await waitFor(() => held.length === 2, 2000, 'two deliveries');
+    await link.flush();
+    await link.flush();
+    assert.equal(held.length, 2, 'the credit is the consumer maxInFlight, not its queue size');
+    const home = server.channel('jobs.*', 'w');
+    assert.equal(home.inFlight, 2);
+    assert.equal(home.depth, 8);
+    const local: Message[] = [];
+    server.subscribe('jobs.*', (m) => void local.push(m), { channel: 'w', qos: 1 });
+    await waitFor(() => local.length === 8, 2000, 'the local consumer takes the other eight');
+    assert.deepEqual(
+      local.map((m) => m.payload),
+      [2, 3, 4, 5, 6, 7, 8, 9]
+    );
+  });
+
+  it('raises the credit when another consumer joins on the remote bus (CREDIT)', async (t) => {
+    const held: Message[] = [];
+    const hold = (m: Message): void => void held.push(m);
+    const { server, client, link } = await linkPair(t, {
+      before: (_s, c) =>
+        void c.subscribe('jobs.*', hold, { channel: 'w', qos: 1, autoAck: false, maxInFlight: 2 })
+    });
+    for (let i = 0; i < 10; i++) server.publish('jobs.a', i, { qos: 1 });
+    await waitFor(() => held.length === 2, 2000, 'two deliveries');
+    const second = client.subscribe('jobs.*', hold, {
+      channel: 'w',
+      qos: 1,
+      autoAck: false,
+      maxInFlight: 3
+    });
+    await waitFor(() => held.length === 5, 2000, 'three more for the second consumer');
+    await link.flush();
+    await link.flush();
+    assert.equal(held.length, 5);
+    assert.equal(server.channel('jobs.*', 'w').inFlight, 5);
+    // It leaves: its three go back to the remote channel; the first consumer takes them as it acks.
+    second.unsubscribe();
+    for (const m of held.slice(0, 2)) assert.ok(m.ack());
+    await waitFor(() => held.length === 7, 2000, 'the requeued ones reach the first consumer');
+    for (const m of held.slice(5)) assert.ok(m.ack());
+    await waitFor(() => held.length === 9, 2000, 'then one more from home');
+    await link.flush();
+    await link.flush();
+    assert.equal(held.length, 9);
+    const home = server.channel('jobs.*', 'w');
+    assert.equal(home.inFlight, 2, 'in flight at home within the lowered credit');
+    assert.equal(home.depth, 4, 'four acked, the rest at home');
+  });
+
   it('redelivers a nacked message on the consumer bus with attempt + 1, then acks home', async (t) => {
     const seen: Message[] = [];
     const { server, client, link } = await linkPair(t, {

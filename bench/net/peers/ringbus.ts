@@ -21,7 +21,7 @@ import { type Endpoint, type NetPeer, type Publisher, type Qos, TOPIC } from '..
  * `publish` blocks. A flood of 1 KiB payloads parks up to 8 MiB there.
  */
 const SEND_QUEUE_SIZE = 8192;
-/** QoS 1: the subscriber's queue, hence the publisher's credit (messages in flight, unacked). */
+/** QoS 1: the subscriber's queue and maxInFlight, hence the publisher's credit (unacked in flight). */
 const QOS1_QUEUE_SIZE = 4096;
 /**
  * QoS 0 subscriber queue: one socket read (64 KiB) holds about 800 frames of 64 B, all pushed
@@ -131,8 +131,10 @@ export const ringbus: NetPeer = {
     const bus = new Bus();
     const options: SubscribeOptions =
       qos === 1
-        ? { qos: 1, queueSize: QOS1_QUEUE_SIZE, overflow: 'block' }
+        ? { qos: 1, queueSize: QOS1_QUEUE_SIZE, maxInFlight: QOS1_QUEUE_SIZE, overflow: 'block' }
         : { queueSize: QOS0_QUEUE_SIZE };
+    // maxInFlight is the credit the publisher's bus gets (unacked messages on the wire): as deep
+    // as the queue, like MQTT's receive maximum; the default (1024) pipelines 15 % less here.
     // Returning acks a QoS 1 message.
     bus.subscribe(TOPIC, (msg) => onMessage(msg.payload as Uint8Array), options);
     // Resolves once the publisher registered the subscription.

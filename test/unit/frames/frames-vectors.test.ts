@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { RingbusError } from '../../../src/errors.js';
 import { BodyReader } from '../../../src/frames/body-reader.js';
 import {
+  creditSchema,
   errorSchema,
   helloSchema,
   interestSchema,
@@ -102,6 +103,7 @@ const CONTROL_SCHEMAS = {
   ERROR: errorSchema,
   SUB: subSchema,
   UNSUB: unsubSchema,
+  CREDIT: creditSchema,
   INTEREST: interestSchema,
   UNINTEREST: interestSchema
 } as const;
@@ -319,6 +321,7 @@ function decodeBody(r: BodyReader, codec: PayloadCodec | undefined): Described {
     case 'ERROR':
     case 'SUB':
     case 'UNSUB':
+    case 'CREDIT':
     case 'INTEREST':
     case 'UNINTEREST':
       fields.body = readControl(r, CONTROL_SCHEMAS[type], type);
