@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -9,7 +10,9 @@ import { HIGH_WATER_BYTES, Inbox, MAX_MESSAGE_BYTES, sendInMessages } from './ws
 
 /** Varint prefix of the largest frame. */
 const MAX_PREFIX_BYTES = 5;
+/** Send options: compressed only where permessage-deflate was asked for (and negotiated). */
 const SEND = { binary: true, compress: false } as const;
+const SEND_DEFLATE = { binary: true, compress: true } as const;
 
 /**
  * WebSocket links (`ws://host:port/path`, `wss://`) through the `ws` package: binary messages
@@ -19,15 +22,29 @@ export const websocketAdapter: TransportAdapter = {
   async listen(url, options, accept) {
     const path = url.pathname;
     const own = options.httpServer === undefined;
-    if (own && url.protocol === 'wss:')
-      throw invalid(url, 'listening on wss:// needs an https.Server in the httpServer option');
+    const secure = url.protocol === 'wss:';
+    if (own && secure && options.tls === undefined)
+      throw invalid(
+        url,
+        'listening on wss:// needs tls: { key, cert } or an https.Server in httpServer'
+      );
+    if (!own && options.tls !== undefined)
+      throw invalid(url, 'give tls or httpServer, not both: the server brings its own certificate');
+    if (!secure && options.tls !== undefined) throw invalid(url, 'tls applies to wss:// only');
     if (!own && !(options.httpServer instanceof NetServer))
       throw invalid(url, 'httpServer must be a node:http or node:https Server');
-    const server = own ? createServer(upgradeRequired) : (options.httpServer as Server);
+    const server = !own
+      ? (options.httpServer as Server)
+      : options.tls === undefined
+        ? createServer(upgradeRequired)
+        : createHttpsServer(
+            { key: pemOf(options.tls.key), cert: pemOf(options.tls.cert) },
+            upgradeRequired
+          );
     const wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
-      perMessageDeflate: false,
+      perMessageDeflate: options.perMessageDeflate,
       maxPayload: maxPayloadOf(options.maxFrameBytes)
     });
     const open = new Set<WebSocket>();
@@ -43,7 +60,7 @@ export const websocketAdapter: TransportAdapter = {
       wss.handleUpgrade(req, socket, head, (ws) => {
         open.add(ws);
         ws.once('close', () => open.delete(ws));
-        accept(wrap(ws, remoteOf(req.socket)));
+        accept(wrap(ws, remoteOf(req.socket), options.perMessageDeflate));
       });
     };
     server.on('upgrade', onUpgrade);
@@ -72,14 +89,14 @@ export const websocketAdapter: TransportAdapter = {
   connect(url, options) {
     return new Promise<Connection>((resolve, reject) => {
       const ws = new WebSocket(url.href, {
-        perMessageDeflate: false,
+        perMessageDeflate: options.perMessageDeflate,
         maxPayload: maxPayloadOf(options.maxFrameBytes),
         handshakeTimeout: options.timeoutMs,
         ...(options.ca === undefined ? {} : { ca: options.ca as string | string[] })
       });
       ws.once('open', () => {
         ws.removeAllListeners('error');
-        resolve(wrap(ws, url.host));
+        resolve(wrap(ws, url.host, options.perMessageDeflate));
       });
       ws.once('error', (err) => reject(transportError('connect to', url, err)));
     });
@@ -91,7 +108,8 @@ function maxPayloadOf(maxFrameBytes: number): number {
   return Math.max(maxFrameBytes + MAX_PREFIX_BYTES, MAX_MESSAGE_BYTES);
 }
 
-function wrap(ws: WebSocket, remote: string): Connection {
+function wrap(ws: WebSocket, remote: string, deflate: boolean): Connection {
+  const sendOptions = deflate ? SEND_DEFLATE : SEND;
   const inbox = new Inbox();
   ws.on('message', (raw, isBinary) => {
     if (!isBinary) return ws.close(1003, 'ringbus frames travel in binary messages');
@@ -108,7 +126,7 @@ function wrap(ws: WebSocket, remote: string): Connection {
     inbox.drain();
   };
   const send = (message: Uint8Array, last: boolean): void =>
-    ws.send(message, SEND, last ? sent : undefined);
+    ws.send(message, sendOptions, last ? sent : undefined);
   return {
     remote,
     get bufferedBytes() {
@@ -124,6 +142,11 @@ function wrap(ws: WebSocket, remote: string): Connection {
     end: () => ws.close(1000),
     destroy: () => ws.terminate()
   };
+}
+
+/** PEM text as node:tls takes it (a string, or bytes as a Buffer without a copy). */
+function pemOf(pem: string | Uint8Array): string | Buffer {
+  return typeof pem === 'string' ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength);
 }
 
 /** Plain HTTP requests to a listener's own server: this port only speaks WebSocket. */

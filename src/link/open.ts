@@ -65,8 +65,10 @@ export async function listenOn(
     {
       noDelay: o.noDelay ?? true,
       maxFrameBytes: settings.maxFrameBytes,
+      perMessageDeflate: o.perMessageDeflate ?? false,
       origins: o.origins,
-      httpServer: o.httpServer
+      httpServer: o.httpServer,
+      tls: o.tls
     },
     accept
   );
@@ -90,6 +92,7 @@ export async function connectLink(
   const transport = {
     noDelay: o.noDelay ?? true,
     maxFrameBytes: settings.maxFrameBytes,
+    perMessageDeflate: o.perMessageDeflate ?? false,
     timeoutMs: settings.handshakeTimeoutMs,
     ca: o.ca
   };

@@ -42,6 +42,12 @@ export interface LinkOptions {
   maxPendingBytes?: number;
   /** Disable Nagle's algorithm (TCP). @defaultValue true */
   noDelay?: boolean;
+  /**
+   * WebSocket on Node: offer (connect) or accept (listen) the permessage-deflate extension; it
+   * applies when both ends want it. Compression costs CPU per message and frames are small, so it
+   * is off unless asked for. Browsers decide for themselves. @defaultValue false
+   */
+  perMessageDeflate?: boolean;
   /** Bound of the send queue for the peer's QoS 0 interest, in messages. @defaultValue 8192 */
   sendQueueSize?: number;
   /** What a full send queue does (a slow peer): as a subscription's overflow. @defaultValue 'drop-oldest' */
@@ -129,6 +135,19 @@ export interface ListenOptions extends LinkOptions {
    * listener never closes it. @defaultValue a new HTTP server on the URL's host and port
    */
   httpServer?: object;
+  /**
+   * `wss://` on a port of the listener's own: the server's private key and certificate chain
+   * (PEM). Give either this or `httpServer` (an `https.Server`) for `wss://`.
+   */
+  tls?: TlsServerOptions;
+}
+
+/** The key and certificate of a `wss://` listener on its own port. */
+export interface TlsServerOptions {
+  /** Private key, PEM. */
+  key: string | Uint8Array;
+  /** Certificate chain, PEM. */
+  cert: string | Uint8Array;
 }
 
 /** One link in `bus.stats()`. */
@@ -197,6 +216,7 @@ export const linkShape = {
   writeTimeoutMs: positive(MAX_DURATION_MS),
   flushIntervalMs: ms(1000),
   noDelay: z.optional(z.boolean('must be a boolean')),
+  perMessageDeflate: z.optional(z.boolean('must be a boolean')),
   maxPendingBytes: positive(MAX_FRAME_BYTES),
   sendQueueSize: positive(MAX_QUEUE_SIZE),
   overflow: z.optional(
@@ -240,6 +260,11 @@ export const workerLinkOptionsSchema = z.strictObject({
   connectTimeoutMs: positive(MAX_DURATION_MS)
 });
 
+const pem = z.union(
+  [z.string(), z.custom<Uint8Array>((v) => v instanceof Uint8Array)],
+  'must be PEM text (a string or bytes)'
+);
+
 /** An optional list of valid patterns. @internal */
 export const patterns = z.optional(
   z.array(z.string().check(z.refine(isPattern, 'must be a valid pattern')))
@@ -265,7 +290,8 @@ export const listenOptionsSchema = z.strictObject({
   origins: z.optional(z.array(z.string('must be a string'), 'must be an array of origins')),
   httpServer: z.optional(
     z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be an http.Server')
-  )
+  ),
+  tls: z.optional(z.strictObject({ key: pem, cert: pem }))
 });
 
 /** Reconnect delays after validation, or undefined for no reconnect. @internal */

@@ -47,6 +47,8 @@ export interface TransportOptions {
   readonly noDelay: boolean;
   /** Largest frame body this end accepts; a message-based transport sizes its messages by it. */
   readonly maxFrameBytes: number;
+  /** WebSocket: offer or accept permessage-deflate. */
+  readonly perMessageDeflate: boolean;
 }
 
 /** What `connect` passes besides {@link TransportOptions}. */
@@ -63,6 +65,9 @@ export interface ListenTransportOptions extends TransportOptions {
   readonly origins: readonly string[] | undefined;
   /** WebSocket: an HTTP(S) server to take upgrades from instead of one of the adapter's own. */
   readonly httpServer: object | undefined;
+  /** WebSocket: key and certificate (PEM) for a `wss://` server of the adapter's own. */
+  readonly tls:
+    { readonly key: string | Uint8Array; readonly cert: string | Uint8Array } | undefined;
 }
 
 /**

@@ -261,6 +261,11 @@ export class LinkProxy {
     return this.pairs.length;
   }
 
+  /** Bytes read from either side of every connection so far: what crossed the wire. */
+  get bytes(): number {
+    return this.pairs.reduce((n, [a, b]) => n + a.bytesRead + b.bytesRead, 0);
+  }
+
   /** Destroys every connection through the proxy (new ones are still accepted). */
   cut(): void {
     for (const [a, b] of this.pairs) {

@@ -10,7 +10,7 @@ import { Bus, ErrorCode } from '../../adapters/node.js';
 import { FrameType } from '../../src/frames/frame-type.js';
 import { transportConformance } from '../conformance/transport.js';
 import { makeBus } from '../helpers/bus.js';
-import { collect, linkPair, rejectsWith } from '../helpers/links.js';
+import { LinkProxy, collect, linkPair, rejectsWith } from '../helpers/links.js';
 import { helloFrame, openRawPeer, pingFrame } from '../helpers/raw-peer.js';
 
 transportConformance('ws', () => 'ws://127.0.0.1:0/bus');
@@ -48,6 +48,15 @@ function upgrade(url: string, origin?: string): Promise<string> {
     });
     ws.once('error', (err) => resolve(err.message));
   });
+}
+
+/** The test key and self-signed certificate of test/fixtures/tls. */
+function tlsFixture(): { key: Buffer; cert: string } {
+  const dir = new URL('../../../test/fixtures/tls/', import.meta.url);
+  return {
+    key: readFileSync(new URL('key.pem', dir)),
+    cert: readFileSync(new URL('cert.pem', dir), 'utf8')
+  };
 }
 
 describe('WebSocket listener', () => {
@@ -90,12 +99,29 @@ describe('WebSocket listener', () => {
     assert.equal(await upgrade(listener.url), 'open');
   });
 
-  it('rejects wss:// without an https server, and an httpServer that is not one', async (t) => {
+  it('rejects wss:// without tls or an https server, and an httpServer that is not one', async (t) => {
     const bus = makeBus(t);
     await rejectsWith(
       bus.listen('wss://127.0.0.1:0/bus'),
       ErrorCode.INVALID_OPTIONS,
-      /https\.Server/u
+      /tls: \{ key, cert \} or an https\.Server/u
+    );
+    const { key, cert } = tlsFixture();
+    await rejectsWith(
+      bus.listen('ws://127.0.0.1:0/bus', { tls: { key, cert } }),
+      ErrorCode.INVALID_OPTIONS,
+      /tls applies to wss:\/\/ only/u
+    );
+    const https = createHttpsServer({ key, cert });
+    await rejectsWith(
+      bus.listen('wss://127.0.0.1:0/bus', { tls: { key, cert }, httpServer: https }),
+      ErrorCode.INVALID_OPTIONS,
+      /not both/u
+    );
+    await rejectsWith(
+      bus.listen('wss://127.0.0.1:0/bus', { tls: { key: 5, cert } as never }),
+      ErrorCode.INVALID_OPTIONS,
+      /tls\.key/u
     );
     await rejectsWith(
       bus.listen('ws://127.0.0.1:0/bus', { httpServer: {} }),
@@ -109,10 +135,27 @@ describe('WebSocket listener', () => {
     );
   });
 
+  it('listens on wss:// on a port of its own with tls: { key, cert }', async (t) => {
+    const { key, cert } = tlsFixture();
+    const { client, server, link, listener } = await linkPair(t, {
+      url: 'wss://127.0.0.1:0/bus',
+      listen: { tls: { key: new Uint8Array(key), cert } },
+      connect: { ca: cert },
+      before: (_s, c) => void c.subscribe('secure', () => undefined)
+    });
+    assert.match(listener.url, /^wss:\/\/127\.0\.0\.1:[1-9]\d*\/bus$/u);
+    const got = collect<string>(client, 'secure');
+    server.publish('secure', 'over TLS');
+    await link.flush();
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      ['over TLS']
+    );
+  });
+
   it('links over wss:// through an https.Server, trusting the CA given in `ca`', async (t) => {
-    const tls = new URL('../../../test/fixtures/tls/', import.meta.url);
-    const cert = readFileSync(new URL('cert.pem', tls), 'utf8');
-    const https = createHttpsServer({ cert, key: readFileSync(new URL('key.pem', tls)) });
+    const { key, cert } = tlsFixture();
+    const https = createHttpsServer({ cert, key });
     https.listen(0, '127.0.0.1');
     await once(https, 'listening');
     const { port } = https.address() as AddressInfo;
@@ -139,6 +182,37 @@ describe('WebSocket listener', () => {
       ErrorCode.CONNECT,
       /self-signed/u
     );
+  });
+
+  it('leaves permessage-deflate off unless both ends ask; then links compress', async (t) => {
+    const offer = async (url: string): Promise<string> => {
+      const ws = new WebSocket(url, { perMessageDeflate: true });
+      await once(ws, 'open');
+      const extensions = ws.extensions;
+      ws.terminate();
+      return extensions;
+    };
+    const plain = await makeBus(t).listen('ws://127.0.0.1:0/bus');
+    assert.equal(await offer(plain.url), '', 'a listener declines it by default');
+    const server = makeBus(t);
+    const listener = await server.listen('ws://127.0.0.1:0/bus', { perMessageDeflate: true });
+    assert.match(await offer(listener.url), /permessage-deflate/u, 'accepted when asked');
+    // Through a TCP proxy that counts what crosses the wire.
+    const proxy = await LinkProxy.open(listener.url.replace('ws:', 'tcp:'));
+    t.after(() => proxy.close());
+    const client = makeBus(t);
+    const got = collect<string>(client, 'big');
+    const link = await client.connect(`${proxy.url.replace('tcp:', 'ws:')}/bus`, {
+      perMessageDeflate: true,
+      reconnect: false
+    });
+    const text = 'abc'.repeat(100_000);
+    const before = proxy.bytes;
+    server.publish('big', text);
+    await link.flush();
+    assert.equal(got[0]?.payload, text);
+    const wire = proxy.bytes - before;
+    assert.ok(wire < text.length / 10, `${wire} bytes crossed for ${text.length} of text`);
   });
 
   it('closes only the socket that sends a text message or one over maxPayload', async (t) => {
