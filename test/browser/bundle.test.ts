@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { WebSocket } from 'ws';
 import type * as BrowserEntry from '../../adapters/browser.js';
 import { Bus as NodeBus } from '../../adapters/node.js';
@@ -25,6 +26,22 @@ describe('the browser build', () => {
     assert.doesNotMatch(code, /\brequire\(|from\s*["']node:|import\(["']node:/u);
     assert.doesNotMatch(code, /tsyringe|Reflect\.(getMetadata|defineMetadata)/u);
     assert.equal(typeof browser.Bus, 'function');
+  });
+
+  it('is as large as docs/browser.md says (min + gzip, within 5 %), reported on every run', (t) => {
+    const code = readFileSync(BUNDLE, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/u, '');
+    const kb = gzipSync(code, { level: 9 }).length / 1024;
+    t.diagnostic(
+      `browser build: ${(code.length / 1024).toFixed(1)} KB minified, ${kb.toFixed(1)} KB min + gzip (budget 12 KB)`
+    );
+    const docs = readFileSync(new URL('../../../docs/browser.md', import.meta.url), 'utf8');
+    const stated = /\*\*([\d.]+) KB\*\* minified \+ gzip/u.exec(docs);
+    assert.ok(stated !== null, 'docs/browser.md states the size');
+    const documented = Number(stated[1]);
+    assert.ok(
+      Math.abs(kb - documented) <= 0.05 * documented,
+      `measured ${kb.toFixed(1)} KB, docs/browser.md says ${documented} KB: update the docs`
+    );
   });
 
   it('refuses to listen, naming what to do instead', async () => {

@@ -236,6 +236,18 @@ void describe('links: bad input on a live listener', () => {
     for (const e of p.errors()) assert.equal(e.fatal, true);
   });
 
+  void it('reports a length prefix truncated by the end of the stream (80 80) as ERR_PROTOCOL', async () => {
+    const p = await upPeer();
+    const downs = h.linkDowns.length;
+    await p.write(Uint8Array.of(0x80, 0x80));
+    p.end();
+    await within(p.closed, 3000, 'the server closing the connection');
+    await waitFor(() => h.linkDowns.length > downs, 2000, "the listening bus's link-down event");
+    const down = h.linkDowns.at(-1)!;
+    assert.equal(down.error?.code, ErrorCode.PROTOCOL, `link-down error: ${String(down.error)}`);
+    assert.match(down.error.message, /inside a length prefix/);
+  });
+
   void it('rejects an empty frame body (no type byte) with ERR_PROTOCOL', () =>
     afterHello(Uint8Array.of(0x00), { codes: PROTOCOL, fragment: 'empty frame body' }));
 

@@ -151,3 +151,26 @@ describe('URLs and options', () => {
     });
   }
 });
+
+describe('listener limits', () => {
+  it('refuses subscriptions beyond maxSubscriptionsPerLink with ERR_LIMIT; the others work', async (t) => {
+    const got: string[] = [];
+    const { server, client, link } = await linkPair(t, {
+      listen: { maxSubscriptionsPerLink: 2 },
+      before: (_s, c) => {
+        c.on('error', () => undefined);
+        for (const p of ['a.*', 'b.*', 'c.*']) c.subscribe(p, (m) => void got.push(m.topic));
+      }
+    });
+    const events = new LinkEvents(client);
+    // Refusals come back as ERROR frames; a channel subscription (by id) counts as well.
+    client.subscribe('d.*', () => undefined, { channel: 'w', qos: 1 });
+    await link.flush();
+    assert.deepEqual(events.errorCodes, [ErrorCode.LIMIT]);
+    assert.match(events.errors[0].message, /'d\.\*'.*maxSubscriptionsPerLink/);
+    for (const topic of ['a.x', 'b.x', 'c.x']) server.publish(topic, topic);
+    await link.flush();
+    assert.deepEqual(got, ['a.x', 'b.x'], 'the first two patterns were accepted, the third not');
+    assert.equal(link.state, 'up', 'a refusal is not fatal');
+  });
+});
