@@ -1,4 +1,5 @@
 import { ErrorCode, RingbusError } from '../errors.js';
+import { reconnectDelay } from './backoff.js';
 import type { PublishOptions } from '../options.js';
 import { PublishFields, readPublishOptions } from '../publish-options.js';
 import { parseSubject } from '../subject.js';
@@ -234,11 +235,7 @@ export class Link {
   private scheduleReconnect(error: RingbusError | undefined): void {
     // A refused token will not become right by retrying.
     if (this.backoff === undefined || error?.code === ErrorCode.AUTH) return;
-    const ceiling = Math.min(
-      this.backoff.maxDelayMs,
-      this.backoff.initialDelayMs * 2 ** Math.min(this.failures, 30)
-    );
-    const delay = Math.random() * ceiling; // full jitter
+    const delay = reconnectDelay(this.backoff, this.failures);
     this.failures++;
     this.retryTimer = setTimeout(() => {
       if (this.status === 'closed') return;
