@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { Bus, type Link } from '../../adapters/node.js';
 import { FrameType } from '../../src/frames/frame-type.js';
 import { makeBus } from '../helpers/bus.js';
@@ -52,6 +53,29 @@ describe('WebSocket fan-out', () => {
       out.every((s) => s.messagesOut === messages && s.dropped === 0),
       'nothing dropped'
     );
+  });
+
+  it('writes the same bytes of one encoding to every socket of a fan-out', async (t) => {
+    const hub = makeBus(t);
+    const listener = await hub.listen('ws://127.0.0.1:0/fan');
+    const { received, links } = await clients(t, listener.url, 20, 'once.>');
+    // Every WebSocket message sent in this process while the hub fans out one message.
+    const sent: Uint8Array[] = [];
+    const proto = WebSocket.prototype as unknown as { send: (...args: unknown[]) => void };
+    const send = proto.send;
+    t.after(() => void (proto.send = send));
+    proto.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+      sent.push(data as Uint8Array);
+      send.call(this, data, ...rest);
+    };
+    hub.publish('once.e1', new Uint8Array(64).fill(7));
+    await waitFor(() => sent.length === 20, 2000, 'one message to each of the 20 sockets');
+    proto.send = send;
+    const views = new Set(sent.map((b) => `${b.byteOffset}:${b.byteLength}`));
+    assert.equal(new Set(sent.map((b) => b.buffer)).size, 1, 'one buffer behind every send');
+    assert.equal(views.size, 1, 'the same range of it');
+    await Promise.all(links.map((l) => l.flush()));
+    assert.deepEqual([...new Set(received)], [1]);
   });
 
   it('bounds and drops for a client that never reads while the others receive everything', async (t) => {
