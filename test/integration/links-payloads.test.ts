@@ -1,30 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Bus, ErrorCode, type Message, type PayloadCodec } from '../../adapters/node.js';
+import { Bus, ErrorCode, type Message } from '../../adapters/node.js';
+import { mapCodec } from '../helpers/map-codec.js';
 import { LinkEvents, collect, linkPair, listenUrl, rejectsWith } from '../helpers/links.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Keeps Maps and Sets (JSON alone turns them into {}), as docs/network.md's example codec. */
-const mapCodec: PayloadCodec = {
-  encode: (value) =>
-    new TextEncoder().encode(
-      JSON.stringify(
-        value instanceof Map
-          ? { map: [...value] }
-          : value instanceof Set
-            ? { set: [...value] }
-            : { json: value }
-      )
-    ),
-  decode: (bytes) => {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as {
-      map?: [unknown, unknown][];
-      set?: unknown[];
-      json?: unknown;
-    };
-    return v.map !== undefined ? new Map(v.map) : v.set !== undefined ? new Set(v.set) : v.json;
-  }
-};
 
 describe('payloads across a link', () => {
   it('delivers bytes as a plain Uint8Array copy, whatever view or Buffer was published', async (t) => {

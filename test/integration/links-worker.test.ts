@@ -9,6 +9,7 @@ import { LinkEvents, collect, patternBytes, rejectsWith } from '../helpers/links
 import { waitFor } from '../helpers/wait.js';
 import type { Seen } from './fixtures/worker-bus.js';
 import { digest } from '../helpers/digest.js';
+import { mapCodec } from '../helpers/map-codec.js';
 
 /**
  * Worker links through real worker threads (test/integration/fixtures/worker-bus.ts): both
@@ -31,9 +32,10 @@ async function startChild(
   t: TestContext,
   bus: Bus,
   name: string,
-  options: WorkerLinkOptions = {}
+  options: WorkerLinkOptions = {},
+  codec?: 'map'
 ): Promise<Child> {
-  const worker = new Worker(FIXTURE, { workerData: { name } });
+  const worker = new Worker(FIXTURE, { workerData: { name, codec } });
   // Not events.once: it would reject on the 'error' a crashing worker emits first.
   const exited = new Promise((resolve) => worker.once('exit', resolve));
   t.after(async () => {
@@ -89,6 +91,44 @@ describe('worker links', () => {
     await order(bus, child, 'publish', { topic: 'up.one', payload: 'from the worker' });
     await waitFor(() => up.length === 1, 3000, 'the worker message in the parent');
     assert.equal(up[0].payload, 'from the worker');
+  });
+
+  it('carries structured payloads through a user codec on both ends', async (t) => {
+    let encoded = 0;
+    const codec = { ...mapCodec, encode: (v: unknown) => (encoded++, mapCodec.encode(v)) };
+    const bus = makeBus(t, { id: 'parent' });
+    const child = await startChild(t, bus, 'coded', { codec }, 'map');
+    await order(bus, child, 'subscribe', { pattern: 'coded' });
+    const before = encoded;
+    bus.publish('coded', new Map([['x', 1]]));
+    await waitFor(() => child.seen.length === 1, 3000, 'the delivery in the worker');
+    assert.deepEqual(child.seen[0], {
+      topic: 'coded',
+      payload: [['x', 1]],
+      kind: 'map',
+      attempt: 1
+    });
+    assert.ok(encoded > before, "the parent's codec encoded it (JSON would have sent {})");
+  });
+
+  it('holds QoS 1 messages at home within maxInFlight while the worker reads nothing', async (t) => {
+    const bus = makeBus(t, { id: 'parent' });
+    const child = await startChild(t, bus, 'paused', { ringBytes: 64 * 1024 });
+    const options = { qos: 1, channel: 'w', maxInFlight: 50 };
+    await order(bus, child, 'subscribe', { pattern: 'jobs', options });
+    await order(bus, child, 'pause', 2000);
+    // 50 in flight of 2 KiB are more than the 64 KiB ring holds: the rest of them wait in the
+    // link, and the other 250 at home, none dropped.
+    const payload = new Uint8Array(2048);
+    const count = 300;
+    for (let i = 0; i < count; i++) bus.publish('jobs', payload, { qos: 1 });
+    const home = bus.channel('jobs', 'w');
+    await waitFor(() => home.inFlight === 50, 1000, 'the credit in flight');
+    assert.equal(home.depth, 250, 'the rest waits at home');
+    await waitFor(() => child.seen.length === count, 10_000, 'every message in the worker');
+    assert.ok(child.seen.every((s) => s.topic === 'jobs' && s.attempt === 1));
+    await waitFor(() => home.inFlight === 0 && home.depth === 0, 3000, 'every ack at home');
+    assert.equal(child.link.stats().dropped, 0);
   });
 
   it('carries frames far larger than the ring, split into records and joined again', async (t) => {
