@@ -56,6 +56,17 @@ describe('the npm start pages in chromium', { skip: missing }, () => {
       tds.map((td) => td.textContent)
     );
     assert.ok(channels.includes('workers'), `channels: ${channels.join(', ')}`);
+    // The job workers' subscriptions, with their live numbers (delivered/s, pending, in flight, dropped).
+    const subscriptions = await page.$$eval('#subscriptions tbody tr', (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? ''))
+    );
+    const workers = subscriptions.filter((cells) => cells[1] === 'workers');
+    assert.ok(workers.length >= 1, `subscriptions: ${JSON.stringify(subscriptions)}`);
+    for (const cells of workers)
+      assert.ok(
+        cells.slice(4).every((c) => /^[\d,]+$/u.test(c)),
+        `numbers in ${cells.join(' | ')}`
+      );
 
     // Pausing the job channel from the dashboard shows up in the next snapshot.
     await page.click('#channels tbody tr:has(td:text-is("workers")) button[data-action="pause"]');
