@@ -15,7 +15,7 @@
 
 /**
  * Where a process listens or connects: loopback TCP or a Unix socket path. `webSocket` marks the
- * WebSocket workloads (W6–W9), for peers that speak more than one protocol (ringbus).
+ * WebSocket workloads (W6–W10), for peers that speak more than one protocol (ringbus).
  */
 export type Endpoint = { host: string; port: number; webSocket?: boolean } | { path: string };
 
@@ -54,6 +54,8 @@ export type OnMessage = (payload: Uint8Array) => void;
 /** A broker started for a peer: the parent owns it and stops it when the peer is done. */
 export interface Broker {
   readonly endpoint: Endpoint;
+  /** Where it also listens on a Unix socket, for peers that run W1 over one. */
+  readonly unixEndpoint?: Endpoint;
   stop(): Promise<void>;
 }
 
@@ -65,9 +67,11 @@ export interface NetPeer {
   readonly hasQos1: boolean;
   /**
    * The workloads' transports it runs: 'tcp' (W1–W5, each peer's own protocol over loopback TCP),
-   * 'unix' (W1 over a Unix socket), 'ws' (the WebSocket fan-out workloads W6–W9).
+   * 'unix' (W1 over a Unix socket), 'ws' (the WebSocket fan-out workloads W6–W10).
    */
   readonly transports: readonly Transport[];
+  /** Why a peer with 'tcp' but not 'unix' is not measured over a Unix socket (printed). */
+  readonly noUnix?: string;
   /** Why the peer cannot run on this machine (package or binary missing), or undefined. */
   available(): Promise<string | undefined>;
   /** Versions of every moving part, e.g. `{ nats: '2.29.3', 'nats-server': 'v2.9.10' }`. */

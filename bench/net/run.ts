@@ -152,6 +152,10 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
   const results: NetResult[] = [];
   for (const peer of peers) {
     const mine = workloads.filter((w) => appliesTo(w, peer));
+    if (peer.noUnix !== undefined) {
+      for (const w of workloads.filter((x) => x.transport === 'unix'))
+        results.push({ workload: w.id, peer: peer.name, skipped: peer.noUnix, runs: [] });
+    }
     const skipAll = (reason: string): void => {
       log(`${peer.name}: skipped: ${reason}`);
       for (const w of mine)
@@ -179,7 +183,8 @@ export async function runNetBenchmarks(options: NetBenchOptions = {}): Promise<N
       for (const w of mine) {
         const label = `${w.id} ${peer.name}`;
         try {
-          const figures = await runCell(peer, w, broker?.endpoint, runs, (f) =>
+          const at = w.transport === 'unix' ? broker?.unixEndpoint : broker?.endpoint;
+          const figures = await runCell(peer, w, at, runs, (f) =>
             log(
               `  ${label}: ${rate(f.deliveriesPerSec)} deliveries/s, loss ${f.loss}` +
                 (f.p50Ms === undefined ? '' : `, p50 ${f.p50Ms.toFixed(3)} ms`)

@@ -25,7 +25,8 @@ import { ChildHandle, monoNs, sleep } from './harness.js';
 import type { ChildTask, SendReport, SubscriberStats } from './ipc.js';
 import type { Endpoint, NetPeer, Qos, Transport } from './peer.js';
 
-export type WorkloadId = 'W1' | 'W1-unix' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W8' | 'W9';
+export type WorkloadId =
+  'W1' | 'W1-unix' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6' | 'W7' | 'W8' | 'W9' | 'W10';
 
 export type Mode =
   { kind: 'flood'; durationMs: number } | { kind: 'paced'; ratePerSec: number; durationMs: number };
@@ -46,7 +47,7 @@ const FLOOD_MS = 1000;
 
 /**
  * Whether peer `p` runs workload `w`: W1–W5 run every peer over its own protocol on TCP, W1-unix
- * and W6–W9 those that have the transport; QoS 1 workloads only peers that have QoS 1.
+ * and W6–W10 those that have the transport; QoS 1 workloads only peers that have QoS 1.
  */
 export function appliesTo(w: Workload, p: NetPeer): boolean {
   return p.transports.includes(w.transport) && (w.qos === 0 || p.hasQos1);
@@ -54,7 +55,7 @@ export function appliesTo(w: Workload, p: NetPeer): boolean {
 
 /**
  * W1–W5 of the links brief, plus W1 over a Unix socket for peers that have one, and the
- * WebSocket fan-out workloads W6–W9 of the browser brief; in table order.
+ * WebSocket fan-out workloads W6–W10 of the browser brief; in table order.
  */
 export const WORKLOADS: readonly Workload[] = [
   {
@@ -156,6 +157,16 @@ export const WORKLOADS: readonly Workload[] = [
     transport: 'ws',
     qos: 0,
     mode: { kind: 'paced', ratePerSec: 6000, durationMs: 2000 }
+  },
+  {
+    id: 'W10',
+    title: 'W10: latency, 1000 WebSocket clients × 60 updates/s (one 64 B message each)',
+    payloadBytes: 64,
+    subscriberProcesses: 4,
+    connectionsPerProcess: 250,
+    transport: 'ws',
+    qos: 0,
+    mode: { kind: 'paced', ratePerSec: 60, durationMs: 3000 }
   }
 ];
 

@@ -1,6 +1,6 @@
 /**
  * mqtt-ws: MQTT over WebSocket, as browsers speak it. The same aedes broker and MQTT.js clients
- * as `mqtt` (peers/mqtt.ts), QoS 0 in W6–W9: the broker's process serves a `ws`
+ * as `mqtt` (peers/mqtt.ts), QoS 0 in W6–W10: the broker's process serves a `ws`
  * `WebSocketServer` and hands aedes each connection as a stream (`createWebSocketStream`), the
  * way aedes documents it; clients connect to `ws://127.0.0.1:PORT` (MQTT.js runs `ws` in Node).
  * Compression is off on both sides, as in the other WebSocket peers.

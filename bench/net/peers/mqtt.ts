@@ -199,11 +199,14 @@ export function mqttPeer(t: MqttTransport): NetPeer {
   };
 }
 
-export const mqtt: NetPeer = mqttPeer({
-  name: 'mqtt',
-  transports: ['tcp'],
-  scheme: 'mqtt',
-  packages: [],
-  clientOptions: {},
-  listen: listenTcp
-});
+export const mqtt: NetPeer = {
+  ...mqttPeer({
+    name: 'mqtt',
+    transports: ['tcp'],
+    scheme: 'mqtt',
+    packages: [],
+    clientOptions: {},
+    listen: listenTcp
+  }),
+  noUnix: "this suite's aedes broker serves TCP only (MQTT.js connects over TCP or WebSocket)"
+};

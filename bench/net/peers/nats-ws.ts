@@ -2,7 +2,7 @@
  * nats-ws: NATS over WebSocket, as browsers speak it. The same `nats-server` binary as `nats`
  * (peers/nats.ts), started with a config file whose `websocket` block listens on loopback
  * without TLS (its plain client port is a random one nobody uses), and the npm `nats.ws` client,
- * core (QoS 0) publish/subscribe in W6–W9.
+ * core (QoS 0) publish/subscribe in W6–W10.
  *
  * nats.ws expects the platform's global `WebSocket`, which Node 20 lacks: the child processes of
  * this peer install the `ws` package's class there before connecting (the other WebSocket peers'

@@ -127,14 +127,17 @@ export function natsPeer(t: NatsTransport): NetPeer {
   };
 }
 
-export const nats: NetPeer = natsPeer({
-  name: 'nats',
-  transports: ['tcp'],
-  packages: ['nats'],
-  startServer: () => startNatsServer(loopbackArgs),
-  async connect(endpoint) {
-    if ('path' in endpoint) throw new Error('nats runs over TCP only');
-    const { connect } = await import('nats');
-    return connect({ servers: `${endpoint.host}:${endpoint.port}`, reconnect: false });
-  }
-});
+export const nats: NetPeer = {
+  ...natsPeer({
+    name: 'nats',
+    transports: ['tcp'],
+    packages: ['nats'],
+    startServer: () => startNatsServer(loopbackArgs),
+    async connect(endpoint) {
+      if ('path' in endpoint) throw new Error('nats runs over TCP only');
+      const { connect } = await import('nats');
+      return connect({ servers: `${endpoint.host}:${endpoint.port}`, reconnect: false });
+    }
+  }),
+  noUnix: 'nats-server listens on TCP only (it has no Unix socket listener)'
+};

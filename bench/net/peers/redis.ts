@@ -7,6 +7,8 @@
  * Redis has no flow control toward a slow subscriber: it buffers up to the default
  * `client-output-buffer-limit pubsub 32mb 8mb 60`, then drops the connection (seen here as loss).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import {
   binaryVersion,
@@ -20,14 +22,9 @@ import { type Endpoint, type NetPeer, type Publisher, TOPIC } from '../peer.js';
 const WINDOW = 1024;
 
 async function connectTo(endpoint: Endpoint): Promise<Redis> {
-  if ('path' in endpoint) throw new Error('redis runs over TCP only here');
   const { Redis } = await import('ioredis');
-  const client = new Redis({
-    host: endpoint.host,
-    port: endpoint.port,
-    lazyConnect: true,
-    retryStrategy: () => null
-  });
+  const where = 'path' in endpoint ? { path: endpoint.path } : endpoint;
+  const client = new Redis({ ...where, lazyConnect: true, retryStrategy: () => null });
   client.on('error', () => undefined); // a failed command reports it; reconnects are off
   await client.connect();
   return client;
@@ -91,7 +88,7 @@ class RedisPublisher implements Publisher {
 export const redis: NetPeer = {
   name: 'redis',
   hasQos1: false,
-  transports: ['tcp'],
+  transports: ['tcp', 'unix'],
 
   async available() {
     return missingBinary('redis-server', ['--version']) ?? (await missingPackage('ioredis'));
@@ -103,17 +100,25 @@ export const redis: NetPeer = {
       'redis-server': binaryVersion('redis-server', ['--version'], /v=([\d.]+)/)
     }),
 
-  startBroker: () =>
-    startServerBinary('redis-server', (port) => [
+  async startBroker() {
+    // A Unix socket beside the TCP port, for W1 over a Unix socket.
+    const path = join(tmpdir(), `ringbus-net-redis-${process.pid}.sock`);
+    const broker = await startServerBinary('redis-server', (port) => [
       '--port',
       String(port),
       '--bind',
       '127.0.0.1',
+      '--unixsocket',
+      path,
+      '--unixsocketperm',
+      '700',
       '--save',
       '',
       '--appendonly',
       'no'
-    ]),
+    ]);
+    return { ...broker, unixEndpoint: { path } };
+  },
 
   async openPublisher(endpoint) {
     return new RedisPublisher(await connectTo(endpoint), endpoint);

@@ -1,5 +1,5 @@
 /**
- * ringbus: this repository's own links (adapters/socket.ts, and adapters/websocket.ts in W6–W9),
+ * ringbus: this repository's own links (adapters/socket.ts, and adapters/websocket.ts in W6–W10),
  * QoS 0 and QoS 1. The publisher is a bus that listens; every subscriber connection is a bus of
  * its own that subscribes locally and connects, so its subscription reaches the publisher as
  * interest (QoS 0) or as a subscription by id (QoS 1, a private queue whose proxy on the

@@ -78,8 +78,20 @@ export async function closeWsServer(server: WebSocketServer): Promise<void> {
 export async function listenWs(
   endpoint: Endpoint
 ): Promise<{ server: WebSocketServer; bound: Endpoint }> {
-  if ('path' in endpoint) throw new Error('WebSocket peers run over TCP only here');
   const { WebSocketServer } = await import('ws');
+  if ('path' in endpoint) {
+    // Over a Unix socket: an HTTP server of our own listens on the path.
+    const { createServer } = await import('node:http');
+    const http = createServer();
+    const server = new WebSocketServer({ server: http, perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(endpoint.path, resolve);
+    });
+    server.on('connection', (c: WebSocket) => c.on('error', () => c.terminate()));
+    server.once('close', () => http.close());
+    return { server, bound: endpoint };
+  }
   const server = new WebSocketServer({
     host: endpoint.host,
     port: endpoint.port,
@@ -99,11 +111,10 @@ export async function connectWs(
   endpoint: Endpoint,
   onData: (data: Buffer) => void
 ): Promise<Subscriber> {
-  if ('path' in endpoint) throw new Error('WebSocket peers run over TCP only here');
   const { WebSocket } = await import('ws');
-  const client = new WebSocket(`ws://${endpoint.host}:${endpoint.port}`, {
-    perMessageDeflate: false
-  });
+  const url =
+    'path' in endpoint ? `ws+unix://${endpoint.path}:/` : `ws://${endpoint.host}:${endpoint.port}`;
+  const client = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     client.once('open', resolve);
     client.once('error', reject);
@@ -148,7 +159,7 @@ class WsPublisher implements Publisher {
 export const ws: NetPeer = {
   name: 'ws',
   hasQos1: false,
-  transports: ['tcp', 'ws'],
+  transports: ['tcp', 'unix', 'ws'],
 
   available: () => missingPackage('ws'),
 

@@ -1,6 +1,6 @@
 /**
  * zeromq: npm `zeromq` v6 (libzmq bundled as a prebuilt addon inside the npm package) PUB/SUB
- * over TCP. The publisher binds, subscribers connect and subscribe to everything.
+ * over TCP (or ipc:// on a Unix socket). The publisher binds, subscribers connect and subscribe to everything.
  *
  * `send` returns a promise and a socket accepts one send at a time, so every send here asks the
  * caller to await it (`drain`). A PUB socket never blocks: above its send high-water mark
@@ -12,7 +12,7 @@ import { missingPackage, packageVersion } from '../harness.js';
 import type { Endpoint, NetPeer, Publisher } from '../peer.js';
 
 function url(endpoint: Endpoint): string {
-  if ('path' in endpoint) throw new Error('zeromq runs over TCP only here');
+  if ('path' in endpoint) return `ipc://${endpoint.path}`;
   return `tcp://${endpoint.host}:${endpoint.port}`;
 }
 
@@ -49,7 +49,7 @@ class ZeromqPublisher implements Publisher {
 export const zeromq: NetPeer = {
   name: 'zeromq',
   hasQos1: false,
-  transports: ['tcp'],
+  transports: ['tcp', 'unix'],
 
   available: () => missingPackage('zeromq'),
 
@@ -62,6 +62,7 @@ export const zeromq: NetPeer = {
     const { Publisher: ZmqPublisherClass } = await import('zeromq');
     const socket = new ZmqPublisherClass();
     await socket.bind(url(endpoint));
+    if ('path' in endpoint) return new ZeromqPublisher(socket, endpoint);
     const bound = /:(\d+)$/.exec(socket.lastEndpoint ?? '');
     if (bound === null) throw new Error(`zeromq bound to ${socket.lastEndpoint}`);
     return new ZeromqPublisher(socket, { host: '127.0.0.1', port: Number(bound[1]) });
