@@ -25,6 +25,14 @@ const SLEEP_MS = 50;
 /** The writer gives up after this long without the reader taking anything. */
 const GIVE_UP_MS = 30_000;
 
+/** `Atomics.waitAsync` (Node ≥ 16); ES2022's lib does not declare it. */
+type WaitAsync = (
+  words: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs: number
+) => { async: false } | { async: true; value: Promise<string> };
+
 export function createHandRing(capacity: number): SharedArrayBuffer {
   if ((capacity & (capacity - 1)) !== 0 || capacity < 64)
     throw new Error('capacity: a power of two');
@@ -141,6 +149,22 @@ export class HandRingReader extends HandRingEnd {
     Atomics.store(this.words, READER_SLEEPS, 1);
     const head = Atomics.load(this.words, HEAD);
     if (head === this.tail) Atomics.wait(this.words, HEAD, head, SLEEP_MS);
+    Atomics.store(this.words, READER_SLEEPS, 0);
+  }
+
+  /** {@link HandRingReader.wait} without blocking the thread (a main thread). */
+  async waitAsync(): Promise<void> {
+    Atomics.store(this.words, READER_SLEEPS, 1);
+    const head = Atomics.load(this.words, HEAD);
+    if (head === this.tail) {
+      const sleep = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(
+        this.words,
+        HEAD,
+        head,
+        SLEEP_MS
+      );
+      if (sleep.async) await sleep.value;
+    }
     Atomics.store(this.words, READER_SLEEPS, 0);
   }
 }

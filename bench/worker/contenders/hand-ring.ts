@@ -4,7 +4,7 @@
  * in with `TypedArray.set`, or encoded in place field by field, as for the library's ring
  * (ring-api.ts). The reader sleeps as soon as the ring is empty, as there.
  */
-import type { Sender, WorkerContender } from '../contender.js';
+import type { Pinger, RoundTripTask, Sender, WorkerContender } from '../contender.js';
 import { HandRingReader, HandRingWriter, createHandRing } from '../hand-ring.js';
 import { handOver, takeOver } from '../handover.js';
 import { encodePayload, makePayload } from '../payload.js';
@@ -45,6 +45,37 @@ class HandRingSender implements Sender {
   }
 }
 
+/** One payload to the worker and back, each way through a hand ring of its own. */
+class HandRingPinger implements Pinger {
+  private readonly writer: HandRingWriter;
+  private readonly reader: HandRingReader;
+  private readonly payload: Uint8Array;
+  private echoes = 0;
+  private readonly onEcho = (_data: Uint8Array, start: number, end: number): void => {
+    if (end - start !== this.payload.length) throw new Error('hand ring echo: wrong length');
+    this.echoes++;
+  };
+
+  constructor(toWorker: SharedArrayBuffer, toParent: SharedArrayBuffer, payloadBytes: number) {
+    this.writer = new HandRingWriter(toWorker);
+    this.reader = new HandRingReader(toParent);
+    this.payload = makePayload(payloadBytes, 1);
+  }
+
+  async ping(): Promise<void> {
+    const at = this.writer.begin(this.payload.length);
+    this.writer.data.set(this.payload, at);
+    this.writer.flush();
+    const expected = this.echoes + 1;
+    while (this.echoes < expected)
+      if (this.reader.read(this.onEcho) === 0) await this.reader.waitAsync();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 function handRing(inPlace: boolean): WorkerContender {
   return {
     id: inPlace ? 'hand-ring-in-place' : 'hand-ring-set',
@@ -67,7 +98,34 @@ function handRing(inPlace: boolean): WorkerContender {
       };
       tally.ready();
       while (!isDone) if (reader.read(onRecord) === 0) reader.wait();
-    }
+    },
+
+    // One entry is enough: the round trip copies the payload either way.
+    roundTrip: inPlace
+      ? undefined
+      : {
+          openPinger(worker, task: RoundTripTask) {
+            const toWorker = createHandRing(RING_BYTES);
+            const toParent = createHandRing(RING_BYTES);
+            handOver(worker, [toWorker, toParent]);
+            return Promise.resolve(new HandRingPinger(toWorker, toParent, task.payloadBytes));
+          },
+
+          async echo(_task, ready) {
+            const [toWorker, toParent] = await takeOver();
+            const reader = new HandRingReader(toWorker);
+            const writer = new HandRingWriter(toParent);
+            const echo = (data: Uint8Array, start: number, end: number): void => {
+              const at = writer.begin(end - start);
+              writer.data.set(data.subarray(start, end), at);
+            };
+            ready();
+            for (;;) {
+              if (reader.read(echo) === 0) reader.wait();
+              else writer.flush();
+            }
+          }
+        }
   };
 }
 
