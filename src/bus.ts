@@ -792,6 +792,11 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     return { patterns, queues };
   }
 
+  /** @internal {@link SessionHost.consumersChanged} */
+  consumersChanged(queue: Queue): void {
+    this.announce(queue);
+  }
+
   /** @internal {@link SessionHost.subscribeProxy} */
   subscribeProxy(
     pattern: string,
@@ -872,7 +877,8 @@ export class Bus<T extends TopicMap = Record<string, unknown>> extends EventEmit
     let shared: Message | undefined;
     for (const q of state.targets) {
       if (q.owner === origin || q.feeder === origin) continue;
-      if (!toAll && (q.qos !== 0 || q.channel !== undefined)) continue;
+      // An interest delivery is for interest queues; the others have theirs by id (sid).
+      if (!toAll && !isInterestQueue(q)) continue;
       let m: Message = msg;
       if (qos === 1) {
         if (q.qos === 1) m = claimed ? msg.copy(msg.attempt, 1) : msg;

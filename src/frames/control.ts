@@ -12,8 +12,11 @@ import type { FrameEncoder } from './frame-encoder.js';
 import type { FrameType } from './frame-type.js';
 import { safeParse } from '../safe-parse.js';
 
-/** The protocol version this code speaks (HELLO `v`). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this code speaks (HELLO `v`): 2 added CREDIT (§3.3). It also speaks 1 with
+ * a peer that does (it sends that peer no CREDIT).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Longest auth token (UTF-16 units); with the bus id it keeps a HELLO within MIN_FRAME_BYTES. */
 export const MAX_TOKEN_LENGTH = 1024;
@@ -24,7 +27,7 @@ const name = z.string().check(z.minLength(1), z.maxLength(1024));
 
 /** HELLO: the first frame each side sends (docs/protocol.md §3.1). */
 export const helloSchema = z.strictObject({
-  v: z.literal(PROTOCOL_VERSION),
+  v: z.literal([1, PROTOCOL_VERSION]),
   bus: z.string().check(z.minLength(1), z.maxLength(256)),
   token: z.optional(z.string().check(z.maxLength(MAX_TOKEN_LENGTH))),
   maxFrameBytes: uint(MIN_FRAME_BYTES, 0xffff_ffff),

@@ -25,7 +25,6 @@ import {
 } from '../frames/envelope.js';
 import { RangeFrameDecoder } from '../frames/frame-decoder.js';
 import { FrameType, MsgFlag } from '../frames/frame-type.js';
-import { clockNow } from '../clock.js';
 import { MAX_ACK_TIMEOUT_MS, MAX_DURATION_MS, MAX_IN_FLIGHT, MIN_FRAME_BYTES } from '../limits.js';
 import type { Message, PublishMeta, Upstream } from '../message.js';
 import type { Overflow, SubscribeOptions } from '../options.js';
@@ -64,6 +63,8 @@ export interface SessionHost {
   unwatch(watcher: InterestWatcher): void;
   /** Patterns of the private QoS 0 queues (including other links' interest) and the queues advertised by id. */
   interest(): { patterns: [string, Queue][]; queues: Queue[] };
+  /** A consumer of `queue` changed what it may hold (a proxy's credit): tell the other links. */
+  consumersChanged(queue: Queue): void;
   subscribeProxy(
     pattern: string,
     handler: Handler,
@@ -200,11 +201,19 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   readonly plainMetas: (PublishMeta | undefined)[] = [];
   private readonly publishes = new Map<number, PendingPublish>();
   private pubSeq = 0;
-  /** Bus clock times of the last chunk read and the last keepalive PING sent. */
+  /**
+   * Keepalive, in `performance.now()` ms (monotonic: a wall-clock step drops no link): the last
+   * chunk read, the last PING sent, and the first PING sent since that chunk (older: none yet).
+   */
   private lastInbound = 0;
   private lastPing = 0;
+  private firstUnanswered = 0;
+  /** A timeout looked due: it is confirmed after pending input had its turn. */
+  private confirming = false;
   private keepalive: ReturnType<typeof setTimeout> | undefined = undefined;
   private readonly keepaliveBound = (): void => this.checkKeepalive();
+  /** The protocol version both sides speak: the lower of ours and the peer's HELLO `v`. */
+  private version: Hello['v'] = PROTOCOL_VERSION;
   private deadline: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(
@@ -376,7 +385,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       this.bySid.set(id, queue);
       this.credits.set(id, credit);
       this.control(FrameType.SUB, subFrameOf(queue, id, credit));
-    } else if (wanted && sid !== undefined) {
+    } else if (wanted && sid !== undefined && this.version >= 2) {
       const credit = this.creditOf(queue);
       if (credit === this.credits.get(sid)) return;
       this.credits.set(sid, credit);
@@ -404,7 +413,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   private onData(chunk: Uint8Array): void {
     this.counters.bytesIn += chunk.length;
-    this.lastInbound = this.host.now();
+    this.lastInbound = performance.now();
     const err = this.decoder.push(chunk);
     if (err !== undefined) this.fail(err);
   }
@@ -471,6 +480,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   private onHello(hello: Hello): void {
     if (this.state !== State.HANDSHAKE) throw protocol('a second HELLO');
+    this.version = hello.v < PROTOCOL_VERSION ? hello.v : PROTOCOL_VERSION;
     if (!this.isClient) {
       const auth = this.settings.auth;
       if (auth !== undefined) {
@@ -594,8 +604,11 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   }
 
   private onCredit(c: CreditFrame): void {
-    // Unknown: refused earlier, or crossed an UNSUB.
-    this.proxies.get(c.sid)?.setMaxInFlight(c.credit);
+    const proxy = this.proxies.get(c.sid);
+    if (proxy === undefined) return; // refused earlier, or crossed an UNSUB
+    proxy.setMaxInFlight(c.credit);
+    // Its queue may be one this bus advertises onward (a relay): the new sum goes on from there.
+    this.host.consumersChanged(proxy.queue);
   }
 
   private onInterest(pattern: string, add: boolean): void {
@@ -826,7 +839,7 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   private sendHello(): void {
     const hello: Hello = {
-      v: PROTOCOL_VERSION,
+      v: this.version, // a server answers a version 1 client in version 1
       bus: this.host.id,
       maxFrameBytes: this.settings.maxFrameBytes,
       keepaliveMs: this.settings.keepaliveMs
@@ -870,30 +883,43 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
 
   private startKeepalive(): void {
     if (this.settings.keepaliveMs === 0) return;
-    this.lastPing = clockNow();
+    this.lastPing = performance.now();
     this.checkKeepalive();
   }
 
   /**
-   * PINGs every interval, and drops the peer once nothing came for 2 intervals: a live peer
-   * answers every PING. Wakes at whichever is due first, so a dead peer is found within 2
-   * intervals of its last frame (a fixed tick would take up to 3).
+   * PINGs every interval, and drops the peer once nothing came for 2 intervals though a PING
+   * has waited an interval for its answer: a live peer answers every PING. It wakes at whichever
+   * is due first, so a dead peer is found within 2 intervals of its last frame (a fixed tick took
+   * up to 3). A verdict waits one more turn of the event loop, so that input which arrived while
+   * this thread was busy (a blocking handler) is read first and a live peer is not dropped.
    */
   private checkKeepalive(): void {
     const every = this.settings.keepaliveMs;
-    const now = clockNow();
-    if (now - this.lastInbound >= 2 * every) {
+    const now = performance.now();
+    const silent =
+      now - this.lastInbound >= 2 * every &&
+      this.firstUnanswered > this.lastInbound &&
+      now - this.firstUnanswered >= every;
+    if (silent && this.confirming) {
       this.fail(
         new RingbusError(ErrorCode.TIMEOUT, `peer silent for 2 keepalive intervals (${every} ms)`)
       );
       return;
     }
-    if (now - this.lastPing >= every) {
+    this.confirming = silent;
+    if (!silent && now - this.lastPing >= every) {
       this.lastPing = now;
+      if (this.firstUnanswered <= this.lastInbound) this.firstUnanswered = now;
       this.writePing(FrameType.PING, 0);
     }
-    const due = Math.min(this.lastPing + every, this.lastInbound + 2 * every);
-    this.keepalive = setTimeout(this.keepaliveBound, Math.max(1, due - now));
+    const due = silent
+      ? now // after pending I/O (a timer of 0 runs after the next poll for input)
+      : Math.min(
+          this.lastPing + every,
+          Math.max(this.lastInbound + 2 * every, this.firstUnanswered + every)
+        );
+    this.keepalive = setTimeout(this.keepaliveBound, Math.max(0, due - now));
     unref(this.keepalive);
   }
 

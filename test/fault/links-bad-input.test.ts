@@ -281,8 +281,8 @@ void describe('links: bad input on a live listener', () => {
       fragment: 'before the handshake'
     }));
 
-  void it('rejects a HELLO with the wrong protocol version with ERR_PROTOCOL naming v', () =>
-    first(helloFrame({ v: 2 }), { codes: PROTOCOL, fragment: 'HELLO frame: v' }));
+  void it('rejects a HELLO with an unknown protocol version with ERR_PROTOCOL naming v', () =>
+    first(helloFrame({ v: 3 }), { codes: PROTOCOL, fragment: 'HELLO frame: v' }));
 
   void it('rejects a HELLO without its bus id with ERR_PROTOCOL naming bus', () =>
     first(helloFrame({ bus: undefined }), { codes: PROTOCOL, fragment: 'bus' }));
@@ -547,7 +547,7 @@ void describe('links: bad input from a server, on the client side', () => {
 
   for (const [name, answer] of [
     ['garbage', () => Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff)],
-    ['a HELLO of protocol version 2', () => helloFrame({ v: 2, bus: 'fake' })],
+    ['a HELLO of protocol version 3', () => helloFrame({ v: 3, bus: 'fake' })],
     ['a MSG instead of a HELLO', () => msgFrame(0, 'a.b', 'x')]
   ] as const) {
     void it(`rejects connect() with ERR_CONNECT when the server answers HELLO with ${name}, and tells it why`, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type TestContext, describe, it } from 'node:test';
-import { type Bus, type Link } from '../../adapters/node.js';
+import { type Bus, type Link, type Message } from '../../adapters/node.js';
 import { makeBus } from '../helpers/bus.js';
 import { type UrlKind, collect, linkPair, listenUrl } from '../helpers/links.js';
 import { waitFor } from '../helpers/wait.js';
@@ -108,6 +108,26 @@ describe('interest propagation', () => {
     ]);
     const queue = server.stats().queues.find((q) => q.pattern === 'sim.entity.*');
     assert.equal(queue?.conflated, 147, "the subscriber's queue on the sending bus conflated");
+  });
+
+  it('delivers once to a conflated subscription beside a plain one on the same pattern', async (t) => {
+    const conflated: unknown[] = [];
+    const plain: unknown[] = [];
+    const n = (m: Message): unknown => (m.payload as { n: number }).n;
+    const { server, link } = await linkPair(t, {
+      before: (_s, c) => {
+        c.subscribe('pos.*', (m) => void conflated.push(n(m)), { conflate: true });
+        c.subscribe('pos.*', (m) => void plain.push(n(m)));
+      }
+    });
+    // Large and one at a time: a second copy would come in a read of its own, not conflated away.
+    const pad = 'x'.repeat(200_000);
+    for (let i = 1; i <= 5; i++) {
+      server.publish('pos.a', { n: i, pad });
+      await link.flush();
+    }
+    assert.deepEqual(conflated, [1, 2, 3, 4, 5], 'by its own id only, not by interest too');
+    assert.deepEqual(plain, [1, 2, 3, 4, 5]);
   });
 
   it('sends a message matching several patterns once; the receiver fans it out', async (t) => {

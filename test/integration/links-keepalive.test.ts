@@ -67,6 +67,23 @@ describe('keepalive and timeouts', () => {
     assert.ok(pings >= 1 && pings <= 2, `one PING per interval before that (got ${pings})`);
   });
 
+  it('keeps a live link up through a handler that blocks the thread for 5 intervals', async (t) => {
+    const { server, client, link } = await linkPair(t, {
+      connect: { keepaliveMs: 100 },
+      before: (_s, c) =>
+        void c.subscribe('block', () => {
+          const until = performance.now() + 500;
+          while (performance.now() < until); // a handler that hogs the event loop
+        })
+    });
+    const events = new LinkEvents(client);
+    server.publish('block', 1);
+    await link.flush(); // the handler has run by the time the PONG is read
+    await link.flush();
+    assert.equal(link.state, 'up');
+    assert.deepEqual(events.downs, [], 'its answers were waiting in the socket, unread');
+  });
+
   it('keeps a healthy idle link up across many keepalive intervals', async (t) => {
     const { client, link, accepted } = await linkPair(t, {
       listen: { keepaliveMs: 20 },

@@ -4,6 +4,8 @@ import { type Bus, type DeadLetterEvent, type Message } from '../../adapters/nod
 import { makeBus } from '../helpers/bus.js';
 import { LinkEvents, LinkProxy, linkPair, listenUrl } from '../helpers/links.js';
 import { waitFor } from '../helpers/wait.js';
+import { FrameType } from '../../src/frames/frame-type.js';
+import { helloFrame, openRawPeer, pingFrame } from '../helpers/raw-peer.js';
 
 /** The home bus's stats of channel `name` on `pattern`. */
 function channelStats(bus: Bus, pattern: string, name: string) {
@@ -127,6 +129,53 @@ describe('QoS 1 across a link (the server is the home bus)', () => {
     const home = server.channel('jobs.*', 'w');
     assert.equal(home.inFlight, 2, 'in flight at home within the lowered credit');
     assert.equal(home.depth, 4, 'four acked, the rest at home');
+  });
+
+  it('passes a credit change on along a relay chain A—B—C', async (t) => {
+    const a = makeBus(t, { id: 'a' });
+    const b = makeBus(t, { id: 'b' });
+    const c = makeBus(t, { id: 'c' });
+    const held: Message[] = [];
+    const hold = (m: Message): void => void held.push(m);
+    c.subscribe('jobs.*', hold, { channel: 'w', qos: 1, autoAck: false, maxInFlight: 1 });
+    const atA = await a.listen('tcp://127.0.0.1:0');
+    const atB = await b.listen('tcp://127.0.0.1:0');
+    const ab = await b.connect(atA.url, { reconnect: false });
+    const cb = await c.connect(atB.url, { reconnect: false });
+    await ab.flush();
+    for (let i = 0; i < 10; i++) a.publish('jobs.x', i, { qos: 1 });
+    await waitFor(() => held.length === 1, 2000, 'one delivery at C');
+    // A second consumer on C: C's credit to B goes from 1 to 6, and B's to A with it.
+    c.subscribe('jobs.*', hold, { channel: 'w', qos: 1, autoAck: false, maxInFlight: 5 });
+    await waitFor(() => held.length === 6, 2000, 'six held at C');
+    await cb.flush();
+    await ab.flush();
+    assert.equal(held.length, 6);
+    assert.equal(a.channel('jobs.*', 'w').inFlight, 6, 'the home bus sends what C may hold');
+    assert.equal(a.channel('jobs.*', 'w').depth, 4);
+  });
+
+  it('sends CREDIT only to a version 2 peer; a version 1 peer gets a version 1 HELLO', async (t) => {
+    for (const v of [1, 2]) {
+      const server = makeBus(t);
+      server.subscribe('jobs.*', () => undefined, { channel: 'w', qos: 1, maxInFlight: 2 });
+      const listener = await server.listen('tcp://127.0.0.1:0');
+      const peer = await openRawPeer(listener.url);
+      t.after(() => peer.destroy());
+      await peer.write(helloFrame({ bus: `peer-v${v}`, v }));
+      const hello = await peer.waitForFrame(FrameType.HELLO);
+      assert.equal((JSON.parse(Buffer.from(hello.body).toString()) as { v: number }).v, v);
+      await peer.waitForFrame(FrameType.SUB);
+      server.subscribe('jobs.*', () => undefined, { channel: 'w', qos: 1, maxInFlight: 3 });
+      await peer.write(pingFrame(1));
+      await peer.waitForFrame(FrameType.PONG);
+      const credits = peer
+        .frames()
+        .filter((f) => f.type === FrameType.CREDIT)
+        .map((f) => JSON.parse(Buffer.from(f.body).toString()) as unknown);
+      assert.deepEqual(credits, v === 1 ? [] : [{ sid: 1, credit: 5 }], `version ${v}`);
+      assert.equal(listener.links[0].state, 'up');
+    }
   });
 
   it('redelivers a nacked message on the consumer bus with attempt + 1, then acks home', async (t) => {
