@@ -10,7 +10,7 @@ import { Bus, ErrorCode } from '../../adapters/node.js';
 import { FrameType } from '../../src/frames/frame-type.js';
 import { transportConformance } from '../conformance/transport.js';
 import { makeBus } from '../helpers/bus.js';
-import { LinkProxy, collect, linkPair, rejectsWith } from '../helpers/links.js';
+import { type LinkPair, LinkProxy, collect, linkPair, rejectsWith } from '../helpers/links.js';
 import { helloFrame, openRawPeer, pingFrame } from '../helpers/raw-peer.js';
 
 transportConformance('ws', () => 'ws://127.0.0.1:0/bus');
@@ -50,6 +50,22 @@ function upgrade(url: string, origin?: string): Promise<string> {
   });
 }
 
+/** Publishes `text` on `topic` at the pair's server; the client's `pattern` subscriber gets it. */
+async function crosses(
+  pair: LinkPair,
+  pattern: string,
+  topic: string,
+  text: string
+): Promise<void> {
+  const got = collect<string>(pair.client, pattern);
+  pair.server.publish(topic, text);
+  await pair.link.flush();
+  assert.deepEqual(
+    got.map((m) => m.payload),
+    [text]
+  );
+}
+
 /** The test key and self-signed certificate of test/fixtures/tls. */
 function tlsFixture(): { key: Buffer; cert: string } {
   const dir = new URL('../../../test/fixtures/tls/', import.meta.url);
@@ -63,19 +79,14 @@ describe('WebSocket listener', () => {
   it("attaches to an existing http.Server on its path; other paths and plain HTTP stay the server's", async (t) => {
     const http = await httpServer(t);
     const { port } = http.address() as AddressInfo;
-    const { client, server, link, listener } = await linkPair(t, {
+    const pair = await linkPair(t, {
       url: `ws://127.0.0.1:${port}/bus`,
       listen: { httpServer: http },
       before: (_s, c) => void c.subscribe('news.*', () => undefined)
     });
+    const { listener } = pair;
     assert.equal(listener.url, `ws://127.0.0.1:${port}/bus`);
-    const got = collect<string>(client, 'news.*');
-    server.publish('news.a', 'over ws');
-    await link.flush();
-    assert.deepEqual(
-      got.map((m) => m.payload),
-      ['over ws']
-    );
+    await crosses(pair, 'news.*', 'news.a', 'over ws');
     assert.equal(await statusOf(`http://127.0.0.1:${port}/`), 200, "plain HTTP is the server's");
     await listener.close();
     assert.equal(http.listening, true, 'closing the listener leaves the server running');
@@ -137,20 +148,14 @@ describe('WebSocket listener', () => {
 
   it('listens on wss:// on a port of its own with tls: { key, cert }', async (t) => {
     const { key, cert } = tlsFixture();
-    const { client, server, link, listener } = await linkPair(t, {
+    const pair = await linkPair(t, {
       url: 'wss://127.0.0.1:0/bus',
       listen: { tls: { key: new Uint8Array(key), cert } },
       connect: { ca: cert },
       before: (_s, c) => void c.subscribe('secure', () => undefined)
     });
-    assert.match(listener.url, /^wss:\/\/127\.0\.0\.1:[1-9]\d*\/bus$/u);
-    const got = collect<string>(client, 'secure');
-    server.publish('secure', 'over TLS');
-    await link.flush();
-    assert.deepEqual(
-      got.map((m) => m.payload),
-      ['over TLS']
-    );
+    assert.match(pair.listener.url, /^wss:\/\/127\.0\.0\.1:[1-9]\d*\/bus$/u);
+    await crosses(pair, 'secure', 'secure', 'over TLS');
   });
 
   it('links over wss:// through an https.Server, trusting the CA given in `ca`', async (t) => {
@@ -159,22 +164,17 @@ describe('WebSocket listener', () => {
     https.listen(0, '127.0.0.1');
     await once(https, 'listening');
     const { port } = https.address() as AddressInfo;
-    const { client, server, link, listener } = await linkPair(t, {
+    const pair = await linkPair(t, {
       url: `wss://127.0.0.1:${port}/bus`,
       listen: { httpServer: https },
       connect: { ca: cert },
       before: (_s, c) => void c.subscribe('secure', () => undefined)
     });
+    const { listener } = pair;
     // After the buses' own hooks (they run in order): a server closes once its sockets are gone.
     t.after(() => new Promise<void>((resolve) => https.close(() => resolve())));
     assert.equal(listener.url, `wss://127.0.0.1:${port}/bus`);
-    const got = collect<string>(client, 'secure');
-    server.publish('secure', 'over TLS');
-    await link.flush();
-    assert.deepEqual(
-      got.map((m) => m.payload),
-      ['over TLS']
-    );
+    await crosses(pair, 'secure', 'secure', 'over TLS');
     // Without the CA, Node does not trust a self-signed server.
     const stranger = makeBus(t);
     await rejectsWith(
