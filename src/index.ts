@@ -22,6 +22,7 @@ export type {
   ListenOptions,
   RawOptions,
   ReconnectOptions,
+  TlsServerOptions,
   WorkerLinkOptions
 } from './link/options.js';
 export type { TokenPermissions } from './link/permissions.js';

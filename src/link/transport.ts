@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { StoreOpener } from '../store.js';
 import type { Bridge } from './bridge.js';
+import type { TlsServerOptions } from './options.js';
 
 /**
  * What a transport adapter provides: byte streams, nothing about frames or the bus. The link
@@ -66,8 +67,7 @@ export interface ListenTransportOptions extends TransportOptions {
   /** WebSocket: an HTTP(S) server to take upgrades from instead of one of the adapter's own. */
   readonly httpServer: object | undefined;
   /** WebSocket: key and certificate (PEM) for a `wss://` server of the adapter's own. */
-  readonly tls:
-    { readonly key: string | Uint8Array; readonly cert: string | Uint8Array } | undefined;
+  readonly tls: Readonly<TlsServerOptions> | undefined;
 }
 
 /**
