@@ -185,10 +185,8 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
   /** Outbound QoS 1 deliveries waiting for the peer's ack, by tag. */
   private readonly unacked = new TagTable<Message>();
   private tagSeq = 0;
-  /** Inbound: what this bus advertised, by queue and by sid. */
-  private readonly advertised = new Map<Queue, number>();
-  /** The credit last sent for each advertised sid. */
-  private readonly credits = new Map<number, number>();
+  /** Inbound: what this bus advertised (its sid and the credit last sent), by queue and by sid. */
+  private readonly advertised = new Map<Queue, { readonly sid: number; credit: number }>();
   private readonly bySid = new Map<number, Queue>();
   private sidSeq = 0;
   private readonly patternCounts = new Map<string, number>();
@@ -377,24 +375,24 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       this.mayForward(queue.pattern) &&
       queue.consumers.some((c) => c.link !== this) &&
       !isInterestQueue(queue);
-    const sid = this.advertised.get(queue);
-    if (wanted && sid === undefined) {
-      const id = ++this.sidSeq;
+    const ad = this.advertised.get(queue);
+    if (ad === undefined) {
+      if (!wanted) return;
+      const sid = ++this.sidSeq;
       const credit = this.creditOf(queue);
-      this.advertised.set(queue, id);
-      this.bySid.set(id, queue);
-      this.credits.set(id, credit);
-      this.control(FrameType.SUB, subFrameOf(queue, id, credit));
-    } else if (wanted && sid !== undefined && this.version >= 2) {
-      const credit = this.creditOf(queue);
-      if (credit === this.credits.get(sid)) return;
-      this.credits.set(sid, credit);
-      this.control(FrameType.CREDIT, { sid, credit });
-    } else if (!wanted && sid !== undefined) {
+      this.advertised.set(queue, { sid, credit });
+      this.bySid.set(sid, queue);
+      this.control(FrameType.SUB, subFrameOf(queue, sid, credit));
+    } else if (!wanted) {
       this.advertised.delete(queue);
-      this.bySid.delete(sid);
-      this.credits.delete(sid);
-      this.control(FrameType.UNSUB, { sid });
+      this.bySid.delete(ad.sid);
+      this.control(FrameType.UNSUB, { sid: ad.sid });
+    } else if (this.version >= 2) {
+      // Still wanted: its consumers changed, so may what they hold (a version 1 peer keeps the first).
+      const credit = this.creditOf(queue);
+      if (credit === ad.credit) return;
+      ad.credit = credit;
+      this.control(FrameType.CREDIT, { sid: ad.sid, credit });
     }
   }
 
@@ -550,7 +548,6 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
       if (queue !== undefined) {
         this.bySid.delete(e.sid);
         this.advertised.delete(queue);
-        this.credits.delete(e.sid);
       }
     }
     this.host.reportError(error);
@@ -957,7 +954,6 @@ export class Session implements Upstream, InterestWatcher, LinkSession {
     this.interestSub = undefined;
     this.remotePatterns.clear();
     this.advertised.clear();
-    this.credits.clear();
     this.bySid.clear();
     this.patternCounts.clear();
     this.acks = [];
